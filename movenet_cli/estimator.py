@@ -1,0 +1,189 @@
+"""PoseEstimator: a frame in, the people in it out, in source-frame pixels.
+
+Example::
+
+    from movenet_cli import PoseEstimator
+    from movenet_cli.media import read_image
+
+    estimator = PoseEstimator("multipose")
+    for pose in estimator(read_image("sample_media/person.jpg")):
+        print(pose.id, pose.score, pose.bbox, pose.keypoints[0])   # nose x, y, score
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .models.store import MODEL_NAMES, MODELS, ModelSpec, ModelStore
+from .preprocess import Letterbox, letterbox, multipose_input_shape
+
+KEYPOINT_NAMES = (
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
+
+# Edges of the skeleton, as in the MoveNet tutorial, with the side each belongs to:
+# "left"/"right" of the person, or "center" for edges across the body.
+SKELETON: tuple[tuple[int, int, str], ...] = (
+    (0, 1, "left"),
+    (0, 2, "right"),
+    (1, 3, "left"),
+    (2, 4, "right"),
+    (0, 5, "left"),
+    (0, 6, "right"),
+    (5, 7, "left"),
+    (7, 9, "left"),
+    (6, 8, "right"),
+    (8, 10, "right"),
+    (5, 6, "center"),
+    (5, 11, "left"),
+    (6, 12, "right"),
+    (11, 12, "center"),
+    (11, 13, "left"),
+    (13, 15, "left"),
+    (12, 14, "right"),
+    (14, 16, "right"),
+)
+
+DEFAULT_THRESHOLD = 0.3
+DEFAULT_MIN_POSE_SCORE = 0.25
+DEFAULT_INPUT_SIZE = 256
+
+
+@dataclass
+class Pose:
+    """One person: 17 keypoints as rows of (x, y, score) in source pixels."""
+
+    keypoints: np.ndarray  # float (17, 3)
+    score: float
+    bbox: tuple[float, float, float, float] | None  # x_min, y_min, x_max, y_max
+    id: int = 0
+
+
+@dataclass
+class FrameResult:
+    """The people found in one frame of a source."""
+
+    index: int
+    time: float
+    people: list[Pose] = field(default_factory=list)
+
+
+class PoseEstimator:
+    """Runs one MoveNet model on frames of any size.
+
+    ``model`` is ``lightning``, ``thunder`` or ``multipose``; ``backend`` ``auto``, ``tf``
+    or ``tflite``. Models come from :class:`~movenet_cli.models.store.ModelStore`
+    (fetched on first use).
+    """
+
+    def __init__(
+        self,
+        model: str = "multipose",
+        *,
+        backend: str = "auto",
+        threshold: float = DEFAULT_THRESHOLD,
+        min_pose_score: float = DEFAULT_MIN_POSE_SCORE,
+        input_size: int = DEFAULT_INPUT_SIZE,
+        store: ModelStore | None = None,
+    ):
+        if model not in MODELS:
+            raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
+        self.spec: ModelSpec = MODELS[model]
+        self.threshold = float(threshold)
+        self.min_pose_score = float(min_pose_score)
+        if self.spec.multipose:
+            multipose_input_shape(input_size, input_size, input_size)  # validates
+        self.input_size = int(input_size) if self.spec.multipose else self.spec.input_size
+        self.store = store or ModelStore()
+        from .models.runners import make_runner
+
+        self.runner = make_runner(self.store, model, backend)
+        self.weights_sha256 = self.store.manifest(model)["weights_sha256"]
+
+    @property
+    def model(self) -> str:
+        return self.spec.name
+
+    @property
+    def backend(self) -> str:
+        return self.runner.name
+
+    def input_shape(self, height: int, width: int) -> tuple[int, int]:
+        """Model input (h, w) for a source of this size."""
+        if self.spec.multipose:
+            return multipose_input_shape(height, width, self.input_size)
+        return self.spec.input_size, self.spec.input_size
+
+    def plan(self, height: int, width: int) -> Letterbox:
+        return Letterbox.fit(height, width, *self.input_shape(height, width))
+
+    def preprocess(self, image: np.ndarray, box: Letterbox | None = None) -> tuple[np.ndarray, Letterbox]:
+        """Letterbox a uint8 HxWx3 frame into the model input (uint8 [h, w, 3])."""
+        box = box or self.plan(*image.shape[:2])
+        return letterbox(image, box), box
+
+    def infer(self, inputs: np.ndarray) -> np.ndarray:
+        """Run the model on a batch of letterboxed inputs (uint8/int32 [N, h, w, 3])."""
+        return self.runner(inputs)
+
+    def decode(self, raw: np.ndarray, box: Letterbox) -> list[Pose]:
+        """Turn one raw model output ([1,17,3] or [6,56]) into poses in source pixels."""
+        if self.spec.multipose:
+            return self._decode_multipose(raw, box)
+        return self._decode_singlepose(raw, box)
+
+    def __call__(self, image: np.ndarray) -> list[Pose]:
+        """Estimate the poses in one uint8 HxWx3 RGB frame."""
+        tensor, box = self.preprocess(image)
+        return self.decode(self.infer(tensor[None])[0], box)
+
+    # -- decoding ---------------------------------------------------------
+    def _keypoints(self, yxs: np.ndarray, box: Letterbox) -> np.ndarray:
+        x, y = box.to_source(yxs[:, 1], yxs[:, 0])
+        return np.stack([x, y, yxs[:, 2].astype(np.float64)], axis=1)
+
+    def _decode_singlepose(self, raw: np.ndarray, box: Letterbox) -> list[Pose]:
+        keypoints = self._keypoints(np.asarray(raw).reshape(17, 3), box)
+        score = float(keypoints[:, 2].mean())
+        if score < self.min_pose_score:
+            return []
+        return [Pose(keypoints, score, self._extent(keypoints), id=1)]
+
+    def _decode_multipose(self, raw: np.ndarray, box: Letterbox) -> list[Pose]:
+        people = []
+        for row in np.asarray(raw).reshape(-1, 56):
+            score = float(row[55])
+            if score < self.min_pose_score:
+                continue
+            keypoints = self._keypoints(row[:51].reshape(17, 3), box)
+            x0, y0 = box.to_source(row[52], row[51])
+            x1, y1 = box.to_source(row[54], row[53])
+            people.append(Pose(keypoints, score, (float(x0), float(y0), float(x1), float(y1))))
+        people.sort(key=lambda p: -p.score)
+        for i, pose in enumerate(people, 1):
+            pose.id = i
+        return people
+
+    def _extent(self, keypoints: np.ndarray) -> tuple[float, float, float, float] | None:
+        ok = keypoints[keypoints[:, 2] >= self.threshold]
+        if len(ok) == 0:
+            return None
+        return (float(ok[:, 0].min()), float(ok[:, 1].min()), float(ok[:, 0].max()), float(ok[:, 1].max()))

@@ -1,0 +1,106 @@
+"""Small filesystem helpers: atomic writes.
+
+Every output file of movenet-cli is first written to a hidden temporary file
+in the destination directory and then renamed over the final path with
+:func:`os.replace`.  A crash or an interrupted run therefore never leaves a
+half-written file under the final name; at worst a hidden ``.NAME.*.partial*``
+file stays behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+from typing import IO, Any, Iterator, Union
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+__all__ = ["atomic_path", "atomic_write", "remove_quietly", "temp_path_for"]
+
+
+def temp_path_for(path: PathLike, tag: str = "partial") -> Path:
+    """Return a fresh hidden temporary path next to ``path``.
+
+    The name looks like ``.NAME.<random>.<tag><suffix>`` (e.g.
+    ``.clip.3f9a1c2b.partial.mp4``): hidden, in the same directory (so the
+    final rename stays on one filesystem) and ending with the original suffix
+    so tools that pick a format from the extension still work.
+    """
+    p = Path(path)
+    token = secrets.token_hex(4)
+    return p.with_name(f".{p.stem}.{token}.{tag}{p.suffix}")
+
+
+def remove_quietly(path: PathLike | None) -> None:
+    """Delete ``path`` if it exists; ignore every error."""
+    if path is None:
+        return
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike, *, tag: str = "partial") -> Iterator[Path]:
+    """Yield a temporary path to write to; rename it to ``path`` on success.
+
+    Use this when something else (Pillow, ffmpeg, ...) writes the file by
+    name.  If the body raises, the temporary file is removed and ``path`` is
+    left untouched.  The destination directory must exist.
+
+    >>> with atomic_path("out/result.json") as tmp:
+    ...     tmp.write_text("{}")
+    """
+    final = Path(path)
+    tmp = temp_path_for(final, tag)
+    try:
+        yield tmp
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+    try:
+        os.replace(tmp, final)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_write(
+    path: PathLike,
+    mode: str = "w",
+    *,
+    encoding: str | None = None,
+    newline: str | None = None,
+) -> Iterator[IO[Any]]:
+    """Open a temporary file for writing; rename it to ``path`` on success.
+
+    ``mode`` is ``"w"`` (text, default UTF-8) or ``"wb"`` (binary); ``"x"``
+    and ``"a"`` modes make no sense for an atomic replace and are rejected.
+    The file gets the usual permissions (``0o666`` minus the umask).  On an
+    exception inside the ``with`` block the temporary file is deleted and the
+    exception propagates; an existing file at ``path`` is kept unchanged.
+
+    >>> with atomic_write("out/frames.csv", newline="") as fh:
+    ...     fh.write("frame,x,y\\n")
+    """
+    if mode not in ("w", "wt", "wb"):
+        raise ValueError(f"atomic_write supports modes 'w' and 'wb', not {mode!r}")
+    binary = "b" in mode
+    if binary and (encoding is not None or newline is not None):
+        raise ValueError("encoding/newline are only valid in text mode")
+    if not binary and encoding is None:
+        encoding = "utf-8"
+
+    with atomic_path(path) as tmp:
+        # O_EXCL: never clobber a file we did not create ourselves.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            fh = os.fdopen(fd, "wb" if binary else "w", encoding=encoding, newline=newline)
+        except BaseException:
+            os.close(fd)
+            raise
+        with fh:
+            yield fh
+            fh.flush()

@@ -1,0 +1,250 @@
+"""Turn a TF.js graph model (``model.json`` + ``.bin`` weights) into a TensorFlow function.
+
+TF.js graph models are a TensorFlow ``GraphDef`` written as JSON, with the weights
+moved out into binary shards (here float16-quantised) and some ops replaced by
+fused kernels that only TF.js implements:
+
+* ``FusedDepthwiseConv2dNative`` (depthwise conv + BiasAdd [+ Relu/Relu6]);
+* ``_FusedConv2D`` without the ``TArgs`` attribute TensorFlow's own grappler
+  version requires (conv + BiasAdd [+ Relu/Relu6]).
+
+:func:`load_graph_def` puts the dequantised weights back into ``Const`` nodes and
+rewrites each fused node into the chain of standard ops it stands for, keeping the
+last op's name so every consumer stays wired. :func:`to_saved_model` wraps the graph
+in a ``serving_default`` signature shaped like the TF Hub MoveNet models
+(``input`` int32 ``[1,H,W,3]`` -> ``output_0``), so the rest of the code cannot tell
+which source a model came from.
+
+Example::
+
+    graph_def, inputs, outputs = load_graph_def("movenet-lightning.json")
+    to_saved_model(graph_def, inputs[0], outputs[0], "lightning.savedmodel")
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+# Sizes in bytes of the dtypes a weights manifest may use.
+_DTYPES = {
+    "float32": np.float32,
+    "int32": np.int32,
+    "bool": np.bool_,
+    "float16": np.float16,
+    "uint8": np.uint8,
+    "uint16": np.uint16,
+}
+
+_ACTIVATIONS = {b"Relu": "Relu", b"Relu6": "Relu6", b"Elu": "Elu", b"Sigmoid": "Sigmoid", b"Tanh": "Tanh"}
+
+
+class TfjsFormatError(ValueError):
+    """The files are not a TF.js graph model this loader understands."""
+
+
+def read_weights(manifest: list[dict], folder: Path) -> dict[str, np.ndarray]:
+    """Read and dequantise every weight listed in a TF.js weights manifest."""
+    weights: dict[str, np.ndarray] = {}
+    for group in manifest:
+        data = b"".join((folder / p).read_bytes() for p in group["paths"])
+        offset = 0
+        for spec in group["weights"]:
+            shape = [int(d) for d in spec["shape"]]
+            count = int(np.prod(shape)) if shape else 1
+            quant = spec.get("quantization")
+            stored = np.dtype(_DTYPES[quant["dtype"]] if quant else _DTYPES[spec["dtype"]])
+            nbytes = count * stored.itemsize
+            if offset + nbytes > len(data):
+                raise TfjsFormatError(f"weights file too short for {spec['name']}")
+            raw = np.frombuffer(data, dtype=stored, count=count, offset=offset)
+            offset += nbytes
+            target = np.dtype(_DTYPES[spec["dtype"]])
+            if quant and quant["dtype"] in ("uint8", "uint16"):
+                value = raw.astype(np.float32) * quant["scale"] + quant["min"]
+                value = value.astype(target)
+            else:
+                value = raw.astype(target)
+            weights[spec["name"]] = value.reshape(shape)
+        if offset != len(data):
+            raise TfjsFormatError(f"{len(data) - offset} unused bytes in weights of {group['paths']}")
+    return weights
+
+
+def _split_fused(node, graph_def_cls, base_op: str):
+    """Rewrite one fused conv node into base conv -> BiasAdd -> activation nodes."""
+    from tensorflow.core.framework import node_def_pb2
+
+    fused = [s for s in node.attr["fused_ops"].list.s]
+    if not fused or fused[0] != b"BiasAdd" or len(fused) > 2:
+        raise TfjsFormatError(f"unsupported fused ops {fused} in {node.name}")
+    if node.attr["num_args"].i != 1:
+        raise TfjsFormatError(f"unsupported num_args in {node.name}")
+    activation = None
+    if len(fused) == 2:
+        activation = _ACTIVATIONS.get(fused[1])
+        if activation is None:
+            raise TfjsFormatError(f"unsupported activation {fused[1]!r} in {node.name}")
+    data_input, filter_input, bias_input = node.input[0], node.input[1], node.input[2]
+
+    conv = node_def_pb2.NodeDef(name=node.name + "/_conv", op=base_op, input=[data_input, filter_input])
+    keep = ["T", "strides", "padding", "data_format", "dilations", "explicit_paddings"]
+    if base_op == "Conv2D":
+        keep.append("use_cudnn_on_gpu")
+    for key in keep:
+        if key in node.attr:
+            conv.attr[key].CopyFrom(node.attr[key])
+    bias_name = node.name if activation is None else node.name + "/_bias"
+    bias = node_def_pb2.NodeDef(name=bias_name, op="BiasAdd", input=[conv.name, bias_input])
+    bias.attr["T"].CopyFrom(node.attr["T"])
+    if "data_format" in node.attr:
+        bias.attr["data_format"].CopyFrom(node.attr["data_format"])
+    out = [conv, bias]
+    if activation is not None:
+        act = node_def_pb2.NodeDef(name=node.name, op=activation, input=[bias.name])
+        act.attr["T"].CopyFrom(node.attr["T"])
+        out.append(act)
+    return out
+
+
+def load_graph_def(model_json: str | os.PathLike):
+    """Load a TF.js graph model into a standard TensorFlow ``GraphDef``.
+
+    Returns ``(graph_def, input_names, output_names)`` where the names are tensor
+    names such as ``"input:0"``.
+    """
+    from google.protobuf import json_format
+
+    from .._tf import tensorflow
+
+    tf = tensorflow()
+
+    path = Path(model_json)
+    model = json.loads(path.read_text())
+    if model.get("format") != "graph-model" or "modelTopology" not in model:
+        raise TfjsFormatError(f"{path.name} is not a TF.js graph model")
+    weights = read_weights(model["weightsManifest"], path.parent)
+
+    source = tf.compat.v1.GraphDef()
+    topology = {k: v for k, v in model["modelTopology"].items() if k in ("node", "versions", "library")}
+    json_format.ParseDict(topology, source, ignore_unknown_fields=True)
+
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.versions.CopyFrom(source.versions)
+    graph_def.library.CopyFrom(source.library)
+    for node in source.node:
+        if node.op == "Const" and node.name in weights:
+            value = weights.pop(node.name)
+            node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(value))
+            node.attr["dtype"].type = node.attr["value"].tensor.dtype
+        node.ClearField("device")
+        if node.op == "_FusedConv2D":
+            graph_def.node.extend(_split_fused(node, tf.compat.v1.GraphDef, "Conv2D"))
+        elif node.op == "FusedDepthwiseConv2dNative":
+            graph_def.node.extend(_split_fused(node, tf.compat.v1.GraphDef, "DepthwiseConv2dNative"))
+        else:
+            graph_def.node.append(node)
+    if weights:
+        raise TfjsFormatError(f"weights without a node: {sorted(weights)[:3]}")
+
+    signature = model.get("signature") or {}
+    inputs = [v["name"] for v in signature.get("inputs", {}).values()]
+    outputs = [v["name"] for v in signature.get("outputs", {}).values()]
+    if not inputs or not outputs:
+        inputs = [n.name + ":0" for n in graph_def.node if n.op == "Placeholder"]
+        outputs = ["Identity:0"]
+    return graph_def, inputs, outputs
+
+
+def to_function(graph_def, input_name: str, output_name: str):
+    """Import a ``GraphDef`` and return a concrete function ``input -> output``."""
+    from .._tf import tensorflow
+
+    tf = tensorflow()
+
+    def _import():
+        tf.compat.v1.import_graph_def(graph_def, name="")
+
+    wrapped = tf.compat.v1.wrap_function(_import, [])
+    graph = wrapped.graph
+    return wrapped.prune(graph.as_graph_element(input_name), graph.as_graph_element(output_name))
+
+
+def to_saved_model(graph_def, input_name: str, output_name: str, export_dir: str | os.PathLike) -> None:
+    """Write the graph as a SavedModel with a TF Hub-style ``serving_default`` signature."""
+    from .._tf import tensorflow
+
+    tf = tensorflow()
+
+    fn = to_function(graph_def, input_name, output_name)
+    shape = fn.inputs[0].shape
+
+    class _MoveNet(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self._fn = fn
+
+        @tf.function(input_signature=[tf.TensorSpec(shape, tf.int32, name="input")])
+        def serve(self, input):  # noqa: A002 - the name is the signature's input key
+            return {"output_0": self._fn(input)}
+
+    module = _MoveNet()
+    tf.saved_model.save(module, str(export_dir), signatures={"serving_default": module.serve})
+
+
+def _const_value(nodes: dict, name: str):
+    from .._tf import tensorflow
+
+    node = nodes.get(name.split(":")[0].lstrip("^"))
+    if node is None or node.op != "Const":
+        return None
+    return tensorflow().make_ndarray(node.attr["value"].tensor)
+
+
+def expand_new_axis_slices(graph_def):
+    """Rewrite ``StridedSlice`` nodes that only insert new axes into ``ExpandDims`` chains.
+
+    MultiPose builds broadcast grids with ``x[:, :, tf.newaxis]``-style slices of
+    dynamically shaped tensors, which the TFLite converter cannot lower to builtin
+    ops. Such a slice takes every element and adds axes, so ``ExpandDims`` at each
+    new-axis position computes the same tensor.
+    """
+    from tensorflow.core.framework import node_def_pb2
+
+    from .._tf import tensorflow
+
+    tf = tensorflow()
+    nodes = {n.name: n for n in graph_def.node}
+    out = tf.compat.v1.GraphDef()
+    out.versions.CopyFrom(graph_def.versions)
+    out.library.CopyFrom(graph_def.library)
+    for node in graph_def.node:
+        new_axes = node.attr["new_axis_mask"].i if node.op == "StridedSlice" else 0
+        if not new_axes or node.attr["ellipsis_mask"].i or node.attr["shrink_axis_mask"].i:
+            out.node.append(node)
+            continue
+        strides = _const_value(nodes, node.input[3])
+        if strides is None or not np.all(strides == 1):
+            out.node.append(node)
+            continue
+        rank = len(strides)
+        full = (node.attr["begin_mask"].i & node.attr["end_mask"].i) | new_axes
+        if full != (1 << rank) - 1:
+            out.node.append(node)
+            continue
+        current = node.input[0]
+        positions = [i for i in range(rank) if new_axes >> i & 1]
+        for k, axis in enumerate(positions):
+            name = node.name if k == len(positions) - 1 else f"{node.name}/_expand{k}"
+            const = node_def_pb2.NodeDef(name=f"{node.name}/_axis{k}", op="Const")
+            const.attr["dtype"].type = tf.int32.as_datatype_enum
+            const.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(np.int32(axis)))
+            expand = node_def_pb2.NodeDef(name=name, op="ExpandDims", input=[current, const.name])
+            expand.attr["T"].CopyFrom(node.attr["T"])
+            expand.attr["Tdim"].type = tf.int32.as_datatype_enum
+            out.node.extend([const, expand])
+            current = name
+    return out

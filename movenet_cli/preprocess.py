@@ -1,0 +1,80 @@
+"""Letterboxing: fit a frame into the model input keeping its aspect ratio, and back.
+
+The frame is scaled to fit the input and padded equally on both sides, the same
+geometry as ``tf.image.resize_with_pad``. :class:`Letterbox` holds that geometry and
+maps model-normalised coordinates back to source pixels by its exact inverse.
+
+Example::
+
+    box = Letterbox.fit(994, 1768, *multipose_input_shape(994, 1768))
+    tensor = letterbox(frame, box)            # uint8 [160, 256, 3]
+    xs, ys = box.to_source(x_norm, y_norm)    # pixels of ``frame``
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+
+def multipose_input_shape(height: int, width: int, size: int = 256) -> tuple[int, int]:
+    """Model input (h, w) for MultiPose: larger side ``size``, both multiples of 32.
+
+    A 720x1280 frame gives (160, 256): 1280 -> 256, 720 -> 144, rounded up to 160.
+    """
+    if size % 32 or size <= 0:
+        raise ValueError(f"input size must be a positive multiple of 32, got {size}")
+    scale = size / max(height, width)
+    h = min(size, max(32, math.ceil(height * scale / 32) * 32))
+    w = min(size, max(32, math.ceil(width * scale / 32) * 32))
+    return h, w
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """Geometry of one letterbox: source (h, w) -> resized (h, w) placed at (top, left) in input (h, w)."""
+
+    src_h: int
+    src_w: int
+    in_h: int
+    in_w: int
+    new_h: int
+    new_w: int
+    top: int
+    left: int
+
+    @classmethod
+    def fit(cls, src_h: int, src_w: int, in_h: int, in_w: int) -> "Letterbox":
+        ratio = max(src_w / in_w, src_h / in_h)
+        new_h = max(1, min(in_h, int(src_h / ratio)))
+        new_w = max(1, min(in_w, int(src_w / ratio)))
+        return cls(src_h, src_w, in_h, in_w, new_h, new_w, (in_h - new_h) // 2, (in_w - new_w) // 2)
+
+    def to_source(self, x_norm, y_norm):
+        """Map coordinates normalised to the model input back to source pixels."""
+        x = (np.asarray(x_norm, np.float64) * self.in_w - self.left) * (self.src_w / self.new_w)
+        y = (np.asarray(y_norm, np.float64) * self.in_h - self.top) * (self.src_h / self.new_h)
+        return x, y
+
+
+def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinear resize of a uint8 HxWx3 image (antialiased when shrinking)."""
+    if image.shape[0] == height and image.shape[1] == width:
+        return image
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
+
+
+def letterbox(image: np.ndarray, box: Letterbox) -> np.ndarray:
+    """Place ``image`` (uint8 HxWx3 of the box's source size) in a zero-padded model input."""
+    if image.shape[:2] == (box.new_h, box.new_w):
+        small = image
+    else:
+        small = resize(image, box.new_h, box.new_w)
+    if (box.new_h, box.new_w) == (box.in_h, box.in_w):
+        return np.ascontiguousarray(small)
+    out = np.zeros((box.in_h, box.in_w, 3), np.uint8)
+    out[box.top : box.top + box.new_h, box.left : box.left + box.new_w] = small
+    return out
