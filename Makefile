@@ -1,0 +1,32 @@
+# movenet-cli: `make demo` sets everything up and runs the main job; `make test` runs the suite.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OUT    ?= out
+
+.PHONY: install models demo test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+models: $(STAMP)
+	$(BIN)/movenet models fetch
+
+demo: models
+	$(BIN)/movenet video sample_media/demo_clip.mp4 -o $(OUT)/demo_clip.mp4 --overwrite
+	$(BIN)/movenet image sample_media/person.jpg -o $(OUT)/person.jpg --csv --overwrite
+	@echo
+	@echo "Outputs are in $(OUT)/:"
+	@ls -l $(OUT)
+
+test: models
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(OUT) .pytest_cache

