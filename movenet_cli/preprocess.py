@@ -75,11 +75,16 @@ def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
         return image
     y0, y1, wy = _taps(image.shape[0], height)
     x0, x1, wx = _taps(image.shape[1], width)
-    top = image[y0].astype(np.float32)
-    rows = top + (image[y1].astype(np.float32) - top) * wy[:, None, None]
-    left = rows[:, x0]
-    out = left + (rows[:, x1] - left) * wx[None, :, None]
-    return (out + 0.5).astype(np.uint8)
+    # Gather only the 2x2 source samples each output pixel needs, then blend rows
+    # and columns exactly as a full-width row blend would (same values, less work).
+    rows = np.take(image, np.concatenate([y0, y1]), axis=0)
+    samples = np.take(rows, np.concatenate([x0, x1]), axis=1).astype(np.float32)
+    top, bottom = samples[:height], samples[height:]
+    blended = top + (bottom - top) * wy[:, None, None]
+    left, right = blended[:, :width], blended[:, width:]
+    out = left + (right - left) * wx[None, :, None]
+    out += 0.5
+    return out.astype(np.uint8)
 
 
 def letterbox(image: np.ndarray, box: Letterbox) -> np.ndarray:
