@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from typing import Iterator
 
 
@@ -20,12 +21,21 @@ def tensorflow():
     return tf
 
 
+_QUIET = threading.RLock()  # threads taking turns, so none restores another one's /dev/null
+
+
 @contextlib.contextmanager
 def quiet_stderr() -> Iterator[None]:
     """Silence what native libraries print on file descriptor 2 (not Python's own errors)."""
     if os.environ.get("MOVENET_DEBUG"):
         yield
         return
+    with _QUIET, _quiet_fd2():
+        yield
+
+
+@contextlib.contextmanager
+def _quiet_fd2() -> Iterator[None]:
     sys.stderr.flush()
     try:
         saved = os.dup(2)

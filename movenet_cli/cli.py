@@ -113,6 +113,12 @@ def estimator_options(fn):
             show_default=True,
             help="MultiPose: larger side of the model input (a multiple of 32).",
         ),
+        click.option(
+            "--threads",
+            type=click.IntRange(min=1),
+            default=None,
+            help="TFLite inference threads [default: every core, one fewer while an MP4 is encoded].",
+        ),
         click.option("--overwrite", is_flag=True, help="Replace output files that already exist."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bars or per-file lines."),
     ]
@@ -144,19 +150,35 @@ def video_options(fn):
         click.option(
             "--crf", type=click.IntRange(0, 51), default=23, show_default=True, help="x264 quality (lower is better)."
         ),
+        click.option(
+            "--batch-size",
+            type=click.IntRange(1, 64),
+            default=1,
+            show_default=True,
+            help="Frames per model call. MoveNet's graphs take one frame at a time: TFLite runs a batch on that "
+            "many interpreters side by side, sharing --threads; TensorFlow runs it frame by frame. Whether it pays "
+            "depends on the machine: see bench/REPORT.md.",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def _make_estimator(model, backend, threshold, min_pose_score, input_size):
+def _make_estimator(model, backend, threshold, min_pose_score, input_size, threads=None, batch_size=1, encoding=False):
     from .estimator import PoseEstimator
+    from .models.runners import default_threads
 
     if input_size % 32:
         raise click.BadParameter(f"{input_size} is not a multiple of 32", param_hint="--input-size")
     return PoseEstimator(
-        model, backend=backend, threshold=threshold, min_pose_score=min_pose_score, input_size=input_size
+        model,
+        backend=backend,
+        threshold=threshold,
+        min_pose_score=min_pose_score,
+        input_size=input_size,
+        threads=threads or default_threads(encoding=encoding),
+        batch_size=batch_size,
     )
 
 
@@ -184,7 +206,7 @@ def cli(debug: bool) -> None:
 @click.option("--csv", "write_csv", is_flag=True, help="Also write a CSV beside each JSON.")
 @estimator_options
 @handle_errors
-def image(images, output, write_csv, model, backend, threshold, min_pose_score, input_size, overwrite, quiet):
+def image(images, output, write_csv, model, backend, threshold, min_pose_score, input_size, threads, overwrite, quiet):
     """Estimate poses on images: annotated image plus JSON (and CSV with --csv)."""
     from .media import IMAGE_EXTENSIONS
     from .pipeline import Outputs, check_outputs, process_image
@@ -208,7 +230,7 @@ def image(images, output, write_csv, model, backend, threshold, min_pose_score, 
             if out in seen:
                 raise Failure(f"{path}: output {out} is also written for another input; use separate runs")
             seen.add(out)
-    estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size)
+    estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size, threads)
     failed = 0
     for path, outs in plans:
         try:
@@ -245,11 +267,13 @@ def video(
     every,
     preset,
     crf,
+    batch_size,
     model,
     backend,
     threshold,
     min_pose_score,
     input_size,
+    threads,
     overwrite,
     quiet,
 ):
@@ -272,7 +296,9 @@ def video(
     if source.is_dir():
         raise Failure(f"{source}: is a folder; use `movenet dir` for folders")
     check_outputs([source], outputs, overwrite=overwrite)
-    estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size)
+    estimator = _make_estimator(
+        model, backend, threshold, min_pose_score, input_size, threads, batch_size, encoding=outputs.media is not None
+    )
     try:
         stats = process_video(
             estimator,
@@ -315,11 +341,13 @@ def dir_(
     every,
     preset,
     crf,
+    batch_size,
     model,
     backend,
     threshold,
     min_pose_score,
     input_size,
+    threads,
     overwrite,
     quiet,
 ):
@@ -330,7 +358,9 @@ def dir_(
     if not jobs:
         raise Failure(f"{in_dir}: no images or videos found")
     out_dir.mkdir(parents=True, exist_ok=True)
-    estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size)
+    estimator = _make_estimator(
+        model, backend, threshold, min_pose_score, input_size, threads, batch_size, encoding=not no_video
+    )
 
     def report(job, stats, error):
         if error is not None:

@@ -91,7 +91,8 @@ class PoseEstimator:
 
     ``model`` is ``lightning``, ``thunder`` or ``multipose``; ``backend`` ``auto``, ``tf``
     or ``tflite``. Models come from :class:`~movenet_cli.models.store.ModelStore`
-    (fetched on first use).
+    (fetched on first use). ``threads`` (TFLite; default every core) and ``batch_size``
+    (frames per :meth:`infer` call in video pipelines) tune the runner.
     """
 
     def __init__(
@@ -103,6 +104,8 @@ class PoseEstimator:
         min_pose_score: float = DEFAULT_MIN_POSE_SCORE,
         input_size: int = DEFAULT_INPUT_SIZE,
         store: ModelStore | None = None,
+        threads: int | None = None,
+        batch_size: int = 1,
     ):
         if model not in MODELS:
             raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
@@ -115,7 +118,8 @@ class PoseEstimator:
         self.store = store or ModelStore()
         from .models.runners import make_runner
 
-        self.runner = make_runner(self.store, model, backend)
+        self.batch_size = max(1, int(batch_size))
+        self.runner = make_runner(self.store, model, backend, threads=threads, batch_size=self.batch_size)
         self.weights_sha256 = self.store.manifest(model)["weights_sha256"]
 
     @property

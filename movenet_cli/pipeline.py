@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+import numpy as np
+
 from . import media
 from .draw import draw_poses
 from .estimator import FrameResult, PoseEstimator
@@ -227,10 +229,11 @@ def process_video(
                 if writer is not None:
                     writer.write(
                         draw_poses(
-                            frame.image,
+                            frame.image,  # decoded for this run only: drawn on in place
                             result.people,
                             threshold=estimator.threshold,
                             show_ids=estimator.spec.multipose,
+                            inplace=True,
                         )
                     )
 
@@ -240,21 +243,29 @@ def process_video(
         decoder.start()
         encoder.start()
         try:
-            while True:
-                item = _get(decoded, stop)
-                if item is _DONE or encoder.error is not None:
+            finished = False
+            while not finished and encoder.error is None:
+                batch = []  # up to estimator.batch_size frames per model call
+                while len(batch) < estimator.batch_size:
+                    item = _get(decoded, stop)
+                    if item is _DONE:
+                        finished = True
+                        break
+                    batch.append(item)
+                if not batch:
                     break
-                frame, tensor = item
-                raw = estimator.infer(tensor[None])[0]
-                result = FrameResult(frame.index, frame.time, estimator.decode(raw, box))
-                counts["frames"] += 1
-                counts["people"] += len(result.people)
-                if on_result is not None:
-                    on_result(result)
-                if not _put(estimated, (frame, result), stop):
-                    break
-                if bar is not None:
-                    bar.update(1)
+                raws = estimator.infer(np.stack([tensor for _, tensor in batch]))
+                for (frame, _), raw in zip(batch, raws):
+                    result = FrameResult(frame.index, frame.time, estimator.decode(raw, box))
+                    counts["frames"] += 1
+                    counts["people"] += len(result.people)
+                    if on_result is not None:
+                        on_result(result)
+                    if not _put(estimated, (frame, result), stop):
+                        finished = True
+                        break
+                    if bar is not None:
+                        bar.update(1)
             _put(estimated, _DONE, stop)
             encoder.join()
         except BaseException:

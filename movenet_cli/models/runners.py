@@ -39,44 +39,76 @@ class TFRunner:
 
 
 class TFLiteRunner:
-    """Runs a TFLite conversion of the cached model with LiteRT (XNNPACK), no TensorFlow import."""
+    """Runs a TFLite conversion of the cached model with LiteRT (XNNPACK), no TensorFlow import.
+
+    ``threads`` (default: every available core) is the total for the runner. MoveNet's graphs take
+    one frame at a time, so a runner for ``batch_size`` N keeps N interpreters and runs
+    the frames of a batch on them side by side, sharing the threads between them.
+    """
 
     name = "tflite"
 
-    def __init__(self, tflite_file: str | os.PathLike, threads: int | None = None):
+    def __init__(self, tflite_file: str | os.PathLike, threads: int | None = None, batch_size: int = 1):
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:  # older installs: the interpreter that ships with TensorFlow
             from .._tf import tensorflow
 
             Interpreter = tensorflow().lite.Interpreter
+        self.threads = threads or available_cores()
+        self.batch_size = max(1, int(batch_size))
+        per_slot = max(1, self.threads // self.batch_size)
+        self._slots = [_Interpreter(Interpreter, tflite_file, per_slot) for _ in range(self.batch_size)]
+        self._pool = None
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        n = min(len(batch), len(self._slots))
+        if n <= 1:
+            return np.concatenate([self._slots[0](frame) for frame in batch])
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(len(self._slots) - 1, thread_name_prefix="movenet-tflite")
+        for slot in self._slots[:n]:  # (re)allocation stays in this thread
+            slot.resize((1,) + batch.shape[1:])
+        # Frame i runs on slot i % n: slot 0 in this thread, the others in the pool.
+        run = lambda k: [self._slots[k](frame) for frame in batch[k::n]]  # noqa: E731
+        futures = [self._pool.submit(run, k) for k in range(1, n)]
+        shares = [run(0)] + [future.result() for future in futures]
+        outputs: list = [None] * len(batch)
+        for k, share in enumerate(shares):
+            outputs[k::n] = share
+        return np.concatenate(outputs)
+
+
+class _Interpreter:
+    """One LiteRT interpreter, resized to the frame shape it is given."""
+
+    def __init__(self, interpreter_class, tflite_file, threads: int):
         from .._tf import quiet_stderr
 
         self._quiet = quiet_stderr
-        self.threads = threads or os.cpu_count() or 1
         with quiet_stderr():
-            self._interpreter = Interpreter(model_path=str(tflite_file), num_threads=self.threads)
+            self._interpreter = interpreter_class(model_path=str(tflite_file), num_threads=threads)
         detail = self._interpreter.get_input_details()[0]
         self._input = detail["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]
         self._shape = None
         self._dtype = detail["dtype"]
 
-    def _resize(self, shape: tuple[int, ...]) -> None:
+    def resize(self, shape: tuple[int, ...]) -> None:
         if shape != self._shape:
             with self._quiet():  # XNNPACK announces itself on stderr
                 self._interpreter.resize_tensor_input(self._input, list(shape), strict=False)
                 self._interpreter.allocate_tensors()
             self._shape = shape
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        outputs = []
-        for frame in batch:
-            self._resize((1,) + frame.shape)
-            self._interpreter.set_tensor(self._input, frame[None].astype(self._dtype, copy=False))
-            self._interpreter.invoke()
-            outputs.append(self._interpreter.get_tensor(self._output).copy())
-        return np.concatenate(outputs)
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        """Run one frame (``[H, W, 3]``); the output keeps its batch axis of 1."""
+        self.resize((1,) + frame.shape)
+        self._interpreter.set_tensor(self._input, frame[None].astype(self._dtype, copy=False))
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output).copy()
 
 
 def convert_to_tflite(saved_model: str | os.PathLike, out: str | os.PathLike) -> None:
@@ -104,13 +136,33 @@ def convert_to_tflite(saved_model: str | os.PathLike, out: str | os.PathLike) ->
         fh.write(converter.convert())
 
 
+def default_threads(*, encoding: bool = False, cores: int | None = None) -> int:
+    """TFLite threads for a run: every core, less one while an MP4 is being encoded.
+
+    The encoder (libx264) and the decoder need a core of their own; measured on 2 cores,
+    a second inference thread then only fights them for it (see ``bench/REPORT.md``).
+    """
+    cores = cores or available_cores()
+    return max(1, cores - 1) if encoding else cores
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells, else all of them)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def gpu_visible() -> bool:
     """Whether an NVIDIA GPU is present (checked without importing TensorFlow)."""
     return os.path.exists("/dev/nvidia0") or os.path.exists("/dev/nvidiactl")
 
 
-def make_runner(store, model: str, backend: str = "auto", threads: int | None = None):
-    """The runner for ``model`` on ``backend`` (``auto``: TFLite on CPU, TensorFlow with a GPU)."""
+def make_runner(store, model: str, backend: str = "auto", threads: int | None = None, batch_size: int = 1):
+    """The runner for ``model`` on ``backend`` (``auto``: TFLite on CPU, TensorFlow with a GPU).
+
+    ``threads`` and ``batch_size`` apply to TFLite; TensorFlow runs a batch frame by frame.
+    """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     saved_model = store.ensure(model)
@@ -122,4 +174,4 @@ def make_runner(store, model: str, backend: str = "auto", threads: int | None = 
     if "model.tflite" not in store.manifest(model)["files"] or not tflite.is_file():
         store.report(f"Converting model {model!r} to TFLite (once per machine) ...")
         store.add_file(model, "model.tflite", lambda tmp: convert_to_tflite(saved_model, tmp))
-    return TFLiteRunner(tflite, threads)
+    return TFLiteRunner(tflite, threads, batch_size)
