@@ -122,11 +122,13 @@ def _open_sinks(stack: ExitStack, outputs: Outputs, source: dict, model: dict) -
 
 
 class _Stage(threading.Thread):
-    """A worker thread that records its exception instead of printing it."""
+    """A worker thread that records its exception instead of printing it, and then sets
+    ``stop`` so that no other stage waits on it for ever."""
 
-    def __init__(self, target: Callable[[], None], name: str):
+    def __init__(self, target: Callable[[], None], name: str, stop: threading.Event | None = None):
         super().__init__(name=name, daemon=True)
         self._work = target
+        self._stop_all = stop
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -134,6 +136,8 @@ class _Stage(threading.Thread):
             self._work()
         except BaseException as exc:  # handed to the main thread
             self.error = exc
+            if self._stop_all is not None:
+                self._stop_all.set()
 
 
 def _put(q: queue.Queue, item, stop: threading.Event) -> bool:
@@ -238,8 +242,8 @@ def process_video(
                     )
 
         bar = _progress(progress, expected, path.name)
-        decoder = _Stage(decode, "movenet-decode")
-        encoder = _Stage(write, "movenet-write")
+        decoder = _Stage(decode, "movenet-decode", stop)
+        encoder = _Stage(write, "movenet-write", stop)
         decoder.start()
         encoder.start()
         try:
