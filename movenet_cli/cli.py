@@ -155,9 +155,9 @@ def video_options(fn):
             type=click.IntRange(1, 64),
             default=1,
             show_default=True,
-            help="Frames per model call. MoveNet's graphs take one frame at a time: TFLite runs a batch on that "
-            "many interpreters side by side, sharing --threads; TensorFlow runs it frame by frame. Whether it pays "
-            "depends on the machine: see bench/REPORT.md.",
+            help="Frames per model call. MoveNet's graphs take one frame at a time: TFLite runs a batch on up to "
+            "that many interpreters side by side, sharing --threads; TensorFlow runs it frame by frame. Whether it "
+            "pays depends on the machine: see bench/REPORT.md.",
         ),
     ]
     for option in reversed(options):

@@ -42,8 +42,8 @@ class TFLiteRunner:
     """Runs a TFLite conversion of the cached model with LiteRT (XNNPACK), no TensorFlow import.
 
     ``threads`` (default: every available core) is the total for the runner. MoveNet's graphs take
-    one frame at a time, so a runner for ``batch_size`` N keeps N interpreters and runs
-    the frames of a batch on them side by side, sharing the threads between them.
+    one frame at a time, so for ``batch_size`` N the runner keeps min(N, threads) interpreters
+    and runs the frames of a batch on them side by side, sharing the threads between them.
     """
 
     name = "tflite"
@@ -57,8 +57,8 @@ class TFLiteRunner:
             Interpreter = tensorflow().lite.Interpreter
         self.threads = threads or available_cores()
         self.batch_size = max(1, int(batch_size))
-        per_slot = max(1, self.threads // self.batch_size)
-        self._slots = [_Interpreter(Interpreter, tflite_file, per_slot) for _ in range(self.batch_size)]
+        slots = min(self.batch_size, self.threads)
+        self._slots = [_Interpreter(Interpreter, tflite_file, self.threads // slots) for _ in range(slots)]
         self._pool = None
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
