@@ -420,6 +420,7 @@ def iter_frames(
     end: float | None = None,
     every: int = 1,
     size: tuple[int, int] | None = None,
+    pixels: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Iterator[Frame]:
     """Decode a video into upright RGB frames.
 
@@ -429,7 +430,10 @@ def iter_frames(
     start of the video (``index = round(time * fps)``).  ``every=N`` keeps
     every Nth frame, counted from the first selected frame (dropped frames
     are never converted or copied).  ``size=(width, height)`` scales the
-    (already rotated) frames on the ffmpeg side.
+    (already rotated) frames on the ffmpeg side.  ``pixels=(rows, cols)``
+    hands over only those rows and columns of each upright frame, exactly
+    ``image[rows][:, cols]`` (picked inside ffmpeg, so the rest of the frame
+    never crosses the pipe; e.g. the pixels a resize reads).
 
     The file is probed and the arguments are checked when this function is
     called (:class:`MediaError` / :class:`ValueError` are raised right away);
@@ -447,6 +451,8 @@ def iter_frames(
         if len(size) != 2 or int(size[0]) < 1 or int(size[1]) < 1:
             raise ValueError("size must be (width, height) with positive values")
         size = (int(size[0]), int(size[1]))
+    if pixels is not None and size is not None:
+        raise ValueError("size and pixels cannot be combined")
 
     probe = _probe(path)
     fps = probe.info.fps
@@ -467,11 +473,32 @@ def iter_frames(
         filters.append(f"select=not(mod(n\\,{every}))")
     if size is not None:
         filters.append(f"scale={size[0]}:{size[1]}")
-    output_params = ["-map", f"0:{probe.video_stream}", "-an", "-sn", "-dn", *_passthrough_args()]
-    if filters:
-        output_params += ["-vf", ",".join(filters)]
+    output_params = ["-an", "-sn", "-dn", *_passthrough_args()]
+    maps: list[np.ndarray] = []
+    if pixels is None:
+        output_params = ["-map", f"0:{probe.video_stream}", *output_params]
+        if filters:
+            output_params += ["-vf", ",".join(filters)]
+    else:
+        maps = _pixel_maps(pixels, probe.info)
+        size = (maps[0].shape[1], maps[0].shape[0])
+        # remap copies source pixel (xmap, ymap) of the RGB frame; timestamps start at 0 like the maps'.
+        chain = ",".join([*filters, "setpts=PTS-STARTPTS", "format=rgb24"])
+        graph = f"[0:{probe.video_stream}]{chain}[frame];[frame][1:v][2:v]remap[out]"
+        output_params = ["-filter_complex", graph, "-map", "[out]", *output_params]
 
-    return _frame_generator(os.fspath(path), probe, input_params, output_params, first, stop, every, size)
+    return _frame_generator(os.fspath(path), probe, input_params, output_params, first, stop, every, size, maps)
+
+
+def _pixel_maps(pixels: tuple[np.ndarray, np.ndarray], info: VideoInfo) -> list[np.ndarray]:
+    """The x and y maps for ffmpeg's remap filter that pick ``image[rows][:, cols]``."""
+    rows, cols = (np.asarray(a).astype(np.int64).ravel() for a in pixels)
+    if not len(rows) or not len(cols):
+        raise ValueError("pixels needs at least one row and one column")
+    if rows.min() < 0 or rows.max() >= info.height or cols.min() < 0 or cols.max() >= info.width:
+        raise ValueError(f"pixels must lie inside the {info.width}x{info.height} frame")
+    shape = (len(rows), len(cols))
+    return [np.broadcast_to(cols[None, :], shape).astype("<u2"), np.broadcast_to(rows[:, None], shape).astype("<u2")]
 
 
 def _frame_generator(
@@ -483,16 +510,23 @@ def _frame_generator(
     stop: int | None,
     every: int,
     size: tuple[int, int] | None,
+    maps: list[np.ndarray] = (),
 ) -> Iterator[Frame]:
     if stop is not None and stop <= first:
         return
     fps = probe.info.fps
     width, height = size or (probe.info.width, probe.info.height)
+    map_dir = tempfile.TemporaryDirectory(prefix="movenet-maps-") if maps else None
+    map_inputs: list[str] = []
+    for k, plane in enumerate(maps):  # extra raw 16-bit inputs, after the video (input 0)
+        plane.tofile(os.path.join(map_dir.name, f"map{k}.raw"))
+        map_inputs += ["-f", "rawvideo", "-pix_fmt", "gray16le", "-s", f"{plane.shape[1]}x{plane.shape[0]}",
+                       "-i", os.path.join(map_dir.name, f"map{k}.raw")]  # fmt: skip
     # ffmpeg is held to the announced size, and each frame is read straight into the
     # array handed out (no intermediate bytes object, no second copy of every frame).
     cmd = [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
-        *input_params, "-i", path, *output_params,
+        *input_params, "-i", path, *map_inputs, *output_params,
         "-s", f"{width}x{height}", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
     ]  # fmt: skip
     stderr = tempfile.TemporaryFile()
@@ -502,6 +536,8 @@ def _frame_generator(
         )
     except OSError as exc:
         stderr.close()
+        if map_dir is not None:
+            map_dir.cleanup()
         raise MediaError(f"cannot start ffmpeg: {exc}") from exc
     try:
         index = first
@@ -522,6 +558,8 @@ def _frame_generator(
         proc.stdout.close()
         proc.wait()
         stderr.close()
+        if map_dir is not None:
+            map_dir.cleanup()
 
 
 def _read_into(stream, buffer: memoryview) -> int:

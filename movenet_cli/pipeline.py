@@ -3,7 +3,8 @@
 Video runs as three overlapped stages joined by small bounded queues, so the
 slowest stage sets the pace and memory stays flat however long the input is:
 
-* a decoder thread reads frames (ffmpeg runs in its own process) and letterboxes them;
+* a decoder thread reads frames (ffmpeg runs in its own process) and letterboxes them
+  (without an annotated video, ffmpeg hands over only the pixels the resize reads);
 * the calling thread runs the model and turns its output into poses;
 * a writer thread draws the skeletons, feeds the encoder (another ffmpeg process)
   and appends to the JSON and CSV sinks.
@@ -35,6 +36,7 @@ import numpy as np
 from . import media
 from .draw import draw_poses
 from .estimator import FrameResult, PoseEstimator
+from .preprocess import letterbox_samples
 from .writers import CsvSink, JsonSink
 
 _QUEUE_DEPTH = 4
@@ -190,15 +192,22 @@ def process_video(
     started = time.perf_counter()
     counts = {"frames": 0, "people": 0}
 
+    # With no MP4 to draw on, ffmpeg hands over only the pixels the letterbox resize reads.
+    grid = box.samples() if outputs.media is None else None
+
     def decode() -> None:
         try:
-            for frame in media.iter_frames(path, start=start, end=end, every=every):
-                if frame.image.shape[:2] != (info.height, info.width):
+            pixels = None if grid is None else (grid.rows, grid.cols)
+            for frame in media.iter_frames(path, start=start, end=end, every=every, pixels=pixels):
+                if grid is not None:
+                    tensor = letterbox_samples(frame.image, grid, box)
+                elif frame.image.shape[:2] != (info.height, info.width):
                     raise media.MediaError(
                         f"frame {frame.index} is {frame.image.shape[1]}x{frame.image.shape[0]}, "
                         f"expected {info.width}x{info.height}"
                     )
-                tensor, _ = estimator.preprocess(frame.image, box)
+                else:
+                    tensor, _ = estimator.preprocess(frame.image, box)
                 if not _put(decoded, (frame, tensor), stop):
                     return
         finally:

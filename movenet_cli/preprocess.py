@@ -52,6 +52,10 @@ class Letterbox:
         new_w = max(1, min(in_w, int(src_w / ratio)))
         return cls(src_h, src_w, in_h, in_w, new_h, new_w, (in_h - new_h) // 2, (in_w - new_w) // 2)
 
+    def samples(self) -> "Samples":
+        """The source pixels the resize of this letterbox reads (see :class:`Samples`)."""
+        return Samples.of(self.src_h, self.src_w, self.new_h, self.new_w)
+
     def to_source(self, x_norm, y_norm):
         """Map coordinates normalised to the model input back to source pixels."""
         x = (np.asarray(x_norm, np.float64) * self.in_w - self.left) * (self.src_w / self.new_w)
@@ -68,23 +72,59 @@ def _taps(size_in: int, size_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return lo, hi, (pos - lo).astype(np.float32)
 
 
+@dataclass(frozen=True, eq=False)
+class Samples:
+    """The source pixels a bilinear resize reads, and how it blends them.
+
+    Output row ``i`` blends source rows ``rows[i]`` and ``rows[h + i]``, output column ``j``
+    source columns ``cols[j]`` and ``cols[w + j]``. :meth:`blend` finishes the resize from
+    ``image[rows][:, cols]`` alone, so a decoder can hand over just those pixels.
+
+    Example::
+
+        grid = Samples.of(994, 1768, 143, 256)
+        small = grid.blend(grid.take(frame))   # == resize(frame, 143, 256)
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    wy: np.ndarray
+    wx: np.ndarray
+
+    @classmethod
+    def of(cls, src_h: int, src_w: int, height: int, width: int) -> "Samples":
+        y0, y1, wy = _taps(src_h, height)
+        x0, x1, wx = _taps(src_w, width)
+        return cls(np.concatenate([y0, y1]), np.concatenate([x0, x1]), wy, wx)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(height, width) of the resized image."""
+        return len(self.wy), len(self.wx)
+
+    def take(self, image: np.ndarray) -> np.ndarray:
+        """The pixels of ``image`` the resize reads: uint8 [2h, 2w, 3]."""
+        return np.take(np.take(image, self.rows, axis=0), self.cols, axis=1)
+
+    def blend(self, samples: np.ndarray) -> np.ndarray:
+        """The resized uint8 image from :meth:`take`'s pixels: rows first, then columns."""
+        height, width = self.shape
+        samples = samples.astype(np.float32)
+        top, bottom = samples[:height], samples[height:]
+        blended = top + (bottom - top) * self.wy[:, None, None]
+        left, right = blended[:, :width], blended[:, width:]
+        out = left + (right - left) * self.wx[None, :, None]
+        out += 0.5
+        return out.astype(np.uint8)
+
+
 def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """Bilinear resize of a uint8 HxWx3 image, as ``tf.image.resize`` does it (half-pixel
     centres, no antialiasing), which is how MoveNet's reference pipeline feeds the model."""
     if image.shape[0] == height and image.shape[1] == width:
         return image
-    y0, y1, wy = _taps(image.shape[0], height)
-    x0, x1, wx = _taps(image.shape[1], width)
-    # Gather only the 2x2 source samples each output pixel needs, then blend rows
-    # and columns exactly as a full-width row blend would (same values, less work).
-    rows = np.take(image, np.concatenate([y0, y1]), axis=0)
-    samples = np.take(rows, np.concatenate([x0, x1]), axis=1).astype(np.float32)
-    top, bottom = samples[:height], samples[height:]
-    blended = top + (bottom - top) * wy[:, None, None]
-    left, right = blended[:, :width], blended[:, width:]
-    out = left + (right - left) * wx[None, :, None]
-    out += 0.5
-    return out.astype(np.uint8)
+    grid = Samples.of(image.shape[0], image.shape[1], height, width)
+    return grid.blend(grid.take(image))
 
 
 def letterbox(image: np.ndarray, box: Letterbox) -> np.ndarray:
@@ -93,6 +133,15 @@ def letterbox(image: np.ndarray, box: Letterbox) -> np.ndarray:
         small = image
     else:
         small = resize(image, box.new_h, box.new_w)
+    return _pad(small, box)
+
+
+def letterbox_samples(samples: np.ndarray, grid: Samples, box: Letterbox) -> np.ndarray:
+    """:func:`letterbox` from the pixels ``grid.take(image)`` of the source, bit for bit."""
+    return _pad(grid.blend(samples), box)
+
+
+def _pad(small: np.ndarray, box: Letterbox) -> np.ndarray:
     if (box.new_h, box.new_w) == (box.in_h, box.in_w):
         return np.ascontiguousarray(small)
     out = np.zeros((box.in_h, box.in_w, 3), np.uint8)
