@@ -117,7 +117,8 @@ def estimator_options(fn):
             "--threads",
             type=click.IntRange(min=1),
             default=None,
-            help="TFLite inference threads [default: every core, one fewer while an MP4 is encoded].",
+            help="TFLite inference threads [default: every core; one fewer while an MP4 is encoded, leaving "
+            "that core to ffmpeg].",
         ),
         click.option("--overwrite", is_flag=True, help="Replace output files that already exist."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bars or per-file lines."),
@@ -153,11 +154,11 @@ def video_options(fn):
         click.option(
             "--batch-size",
             type=click.IntRange(1, 64),
-            default=1,
-            show_default=True,
-            help="Frames per model call. MoveNet's graphs take one frame at a time: TFLite runs a batch on up to "
-            "that many interpreters side by side, sharing --threads; TensorFlow runs it frame by frame. Whether it "
-            "pays depends on the machine: see bench/REPORT.md.",
+            default=None,
+            help="Frames per model call [default: as many as --threads]. MoveNet takes one frame at a time, so "
+            "TFLite runs a batch on up to --threads interpreters side by side, sharing the threads. The default, one "
+            "thread per frame, outran one interpreter on every thread (1) with --no-video on 2 cores; see "
+            "bench/REPORT.md. TensorFlow runs a batch frame by frame.",
         ),
     ]
     for option in reversed(options):
@@ -166,19 +167,21 @@ def video_options(fn):
 
 
 def _make_estimator(model, backend, threshold, min_pose_score, input_size, threads=None, batch_size=1, encoding=False):
+    """The estimator for a command; videos get ``batch_size`` None: one frame per inference thread."""
     from .estimator import PoseEstimator
     from .models.runners import default_threads
 
     if input_size % 32:
         raise click.BadParameter(f"{input_size} is not a multiple of 32", param_hint="--input-size")
+    threads = threads or default_threads(encoding=encoding)
     return PoseEstimator(
         model,
         backend=backend,
         threshold=threshold,
         min_pose_score=min_pose_score,
         input_size=input_size,
-        threads=threads or default_threads(encoding=encoding),
-        batch_size=batch_size,
+        threads=threads,
+        batch_size=batch_size or threads,
     )
 
 
