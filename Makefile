@@ -28,5 +28,9 @@ demo: models
 test: models
 	$(BIN)/python -m pytest -q
 
+# Speed against the naive per-frame loop, stage by stage; prints a table and writes bench/REPORT.md.
+bench: models
+	$(BIN)/python bench/bench.py
+
 clean:
 	rm -rf $(OUT) .pytest_cache
