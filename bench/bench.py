@@ -657,7 +657,7 @@ def _analysis(r: dict[str, Timing], extra: dict, cores: int, video_bounds, data_
         + ". Beyond that, only a hardware encoder/decoder or more cores close the gap.",
         f"- **vs the CPU bound.** `movenet video` ran at {video.fps / video_bounds[1]:.0%} of what its summed CPU "
         f"work allows; it spent {video.cpu_ms:.0f} ms CPU per frame against {sum(t.cpu_ms for t in (r['decode'], r.get('infer_enc', infer), r['draw'], r['encode'])):.0f} "
-        "ms for the stages alone (threads and processes sharing two cores cost some of it). Other work on the "
+        f"ms for the stages alone (threads and processes sharing {cores} cores cost some of it). Other work on the "
         "machine lowers this ratio directly.",
         f"- **`--no-video` vs inference alone.** Decoding takes {r['decode_pixels'].cpu_ms:.1f} ms CPU per frame "
         f"(ffmpeg decodes the whole frame and hands over only the pixels the resize reads; "
