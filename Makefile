@@ -19,7 +19,7 @@ models: $(STAMP)
 	$(BIN)/movenet models fetch
 
 demo: models
-	$(BIN)/movenet video sample_media/demo_clip.mp4 -o $(OUT)/demo_clip.mp4 --overwrite
+	$(BIN)/movenet video sample_media/demo_clip.mp4 -o $(OUT)/demo_clip.mp4 --input-size 384 --overwrite
 	$(BIN)/movenet image sample_media/person.jpg -o $(OUT)/person.jpg --csv --overwrite
 	@echo
 	@echo "Outputs are in $(OUT)/:"

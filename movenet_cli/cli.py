@@ -220,7 +220,8 @@ def image(images, output, write_csv, model, backend, threshold, min_pose_score, 
             failed += 1
             continue
         if not quiet:
-            click.echo(f"{path}: {len(result.people)} people -> {', '.join(map(str, outs.paths()))}", err=True)
+            n = len(result.people)
+            click.echo(f"{path}: {n} {'person' if n == 1 else 'people'} -> {', '.join(map(str, outs.paths()))}", err=True)
     if failed:
         sys.exit(EXIT_FAILED)
 
