@@ -288,5 +288,14 @@ def _progress(enabled: bool, total: int | None, name: str):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="frame", desc=name, file=sys.stderr, dynamic_ncols=True, leave=True)
+    interactive = sys.stderr.isatty()
+    return tqdm(
+        total=total,
+        unit="frame",
+        desc=name,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        leave=True,
+        mininterval=0.1 if interactive else 10.0,
+    )
 
