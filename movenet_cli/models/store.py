@@ -213,6 +213,7 @@ class ModelStore:
                         todo = []
                 except (ModelStoreError, OSError, subprocess.SubprocessError) as exc:
                     failures.append(f"{source}: {exc}")
+                    self.report(f"Could not fetch from {source} ({exc})")
         if todo:
             tried = "; ".join(failures) or "no sources enabled"
             raise ModelStoreError(
