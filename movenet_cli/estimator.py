@@ -91,7 +91,9 @@ class PoseEstimator:
 
     ``model`` is ``lightning``, ``thunder`` or ``multipose``; ``backend`` ``auto``, ``tf``
     or ``tflite``. Models come from :class:`~movenet_cli.models.store.ModelStore`
-    (fetched on first use).
+    (fetched on first use). ``refine`` (``thunder`` or ``lightning``, MultiPose only)
+    re-estimates each person found on a crop with that SinglePose model
+    (:class:`~movenet_cli.refine.Refiner`).
     """
 
     def __init__(
@@ -103,6 +105,7 @@ class PoseEstimator:
         min_pose_score: float = DEFAULT_MIN_POSE_SCORE,
         input_size: int = DEFAULT_INPUT_SIZE,
         store: ModelStore | None = None,
+        refine: str | None = None,
     ):
         if model not in MODELS:
             raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
@@ -117,6 +120,14 @@ class PoseEstimator:
 
         self.runner = make_runner(self.store, model, backend)
         self.weights_sha256 = self.store.manifest(model)["weights_sha256"]
+        self.refiner = None
+        if refine is not None:
+            if not self.spec.multipose:
+                raise ValueError("refinement re-estimates MultiPose people; use it with the multipose model")
+            from .refine import Refiner
+
+            single = PoseEstimator(refine, backend=backend, threshold=threshold, store=self.store)
+            self.refiner = Refiner(single)
 
     @property
     def model(self) -> str:
@@ -153,7 +164,8 @@ class PoseEstimator:
     def __call__(self, image: np.ndarray) -> list[Pose]:
         """Estimate the poses in one uint8 HxWx3 RGB frame."""
         tensor, box = self.preprocess(image)
-        return self.decode(self.infer(tensor[None])[0], box)
+        poses = self.decode(self.infer(tensor[None])[0], box)
+        return self.refiner(image, poses) if self.refiner is not None else poses
 
     # -- decoding ---------------------------------------------------------
     def _keypoints(self, yxs: np.ndarray, box: Letterbox) -> np.ndarray:
