@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterable
 from . import media
 from .draw import draw_poses
 from .estimator import FrameResult, PoseEstimator
+from .quality import VideoQuality
 from .writers import CsvSink, JsonSink
 
 _QUEUE_DEPTH = 4
@@ -50,9 +51,10 @@ class Outputs:
     media: Path | None = None
     json: Path | None = None
     csv: Path | None = None
+    plot: Path | None = None  # video only: PNG summary of the run (movenet_cli.plot)
 
     def paths(self) -> list[Path]:
-        return [p for p in (self.media, self.json, self.csv) if p is not None]
+        return [p for p in (self.media, self.json, self.csv, self.plot) if p is not None]
 
 
 @dataclass
@@ -88,6 +90,7 @@ def model_info(estimator: PoseEstimator, input_shape: tuple[int, int]) -> dict[s
         "weights_sha256": estimator.weights_sha256,
         "threshold": estimator.threshold,
         "min_pose_score": estimator.min_pose_score,
+        "refine": None if estimator.refiner is None else estimator.refiner.model,
     }
 
 
@@ -165,8 +168,13 @@ def process_video(
     crf: int = 23,
     progress: bool = True,
     on_result: Callable[[FrameResult], None] | None = None,
+    quality: VideoQuality | None = None,
 ) -> RunStats:
-    """Run the estimator over a video, writing the annotated MP4, JSON and CSV."""
+    """Run the estimator over a video, writing the annotated MP4, JSON and CSV (and plot).
+
+    ``quality`` sets tracking, smoothing and crop following (default: all on, see
+    :class:`~movenet_cli.quality.VideoQuality`; ``VideoQuality.off()`` for none).
+    """
     path = Path(path)
     info = media.probe_video(path)
     box = estimator.plan(info.height, info.width)
@@ -183,6 +191,12 @@ def process_video(
     estimated: queue.Queue = queue.Queue(_QUEUE_DEPTH)
     started = time.perf_counter()
     counts = {"frames": 0, "people": 0}
+    process = (quality or VideoQuality()).start(estimator, info.width, info.height)
+    summary = None
+    if outputs.plot is not None:
+        from .plot import RunSummary
+
+        summary = RunSummary(str(path), estimator.threshold)
 
     def decode() -> None:
         try:
@@ -199,7 +213,8 @@ def process_video(
             _put(decoded, _DONE, stop)
 
     with ExitStack() as stack:
-        sinks = _open_sinks(stack, outputs, source, model_info(estimator, (box.in_h, box.in_w)))
+        model = dict(model_info(estimator, (box.in_h, box.in_w)), **process.info())
+        sinks = _open_sinks(stack, outputs, source, model)
         writer = None
         if outputs.media is not None:
             writer = stack.enter_context(
@@ -245,12 +260,13 @@ def process_video(
                 if item is _DONE or encoder.error is not None:
                     break
                 frame, tensor = item
-                raw = estimator.infer(tensor[None])[0]
-                result = FrameResult(frame.index, frame.time, estimator.decode(raw, box))
+                result = FrameResult(frame.index, frame.time, process(frame.image, tensor, box, frame.time))
                 counts["frames"] += 1
                 counts["people"] += len(result.people)
                 if on_result is not None:
                     on_result(result)
+                if summary is not None:
+                    summary.add(result)
                 if not _put(estimated, (frame, result), stop):
                     break
                 if bar is not None:
@@ -271,6 +287,8 @@ def process_video(
                 raise stage.error
         if counts["frames"] == 0:
             raise media.MediaError("no frames could be decoded" + (" in the selected range" if start or end else ""))
+        if summary is not None:
+            summary.save(outputs.plot)
     return RunStats(counts["frames"], time.perf_counter() - started, counts["people"])
 
 
