@@ -74,6 +74,13 @@ def _sigterm_as_interrupt() -> None:
         pass
 
 
+def _with_options(fn, options):
+    """Apply click options so that they appear in --help in the order listed."""
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
 def estimator_options(fn):
     """Options shared by every command that runs a model."""
     options = [
@@ -113,12 +120,16 @@ def estimator_options(fn):
             show_default=True,
             help="MultiPose: larger side of the model input (a multiple of 32).",
         ),
+        click.option(
+            "--refine",
+            type=click.Choice(["thunder", "lightning"]),
+            default=None,
+            help="MultiPose: re-estimate each person on a crop with this SinglePose model (slower, more accurate).",
+        ),
         click.option("--overwrite", is_flag=True, help="Replace output files that already exist."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bars or per-file lines."),
     ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+    return _with_options(fn, options)
 
 
 def video_options(fn):
@@ -145,18 +156,63 @@ def video_options(fn):
             "--crf", type=click.IntRange(0, 51), default=23, show_default=True, help="x264 quality (lower is better)."
         ),
     ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+    return _with_options(fn, options)
 
 
-def _make_estimator(model, backend, threshold, min_pose_score, input_size):
+def quality_options(fn):
+    """Tracking and smoothing across the frames of a video (see movenet_cli.quality)."""
+    options = [
+        click.option(
+            "--tracker",
+            type=click.Choice(["box", "keypoints", "none"]),
+            default="box",
+            show_default=True,
+            help="How MultiPose people keep their ids across frames: box IoU, keypoint similarity (OKS), "
+            "or none (ids are the rank in each frame, nothing is smoothed).",
+        ),
+        click.option(
+            "--max-tracks", type=click.IntRange(min=1), default=18, show_default=True, help="Most people tracked at once."
+        ),
+        click.option(
+            "--max-age",
+            type=click.FloatRange(min=0, min_open=True),
+            default=1000,
+            show_default=True,
+            help="Milliseconds a person may go unseen and keep their id.",
+        ),
+        click.option(
+            "--min-similarity",
+            type=click.FloatRange(0, 1),
+            default=None,
+            help="Least similarity to keep an id [default: 0.15 for box, 0.2 for keypoints].",
+        ),
+        click.option("--no-smooth", is_flag=True, help="Do not smooth keypoints over time (One-Euro filter)."),
+    ]
+    return _with_options(fn, options)
+
+
+def _video_quality(tracker, max_tracks, max_age, min_similarity, no_smooth):
+    from .quality import VideoQuality
+
+    return VideoQuality(
+        tracker=None if tracker == "none" else tracker,
+        max_tracks=max_tracks,
+        max_age=max_age,
+        min_similarity=min_similarity,
+        smooth=not no_smooth,
+    )
+
+
+def _make_estimator(model, backend, threshold, min_pose_score, input_size, refine=None):
     from .estimator import PoseEstimator
 
     if input_size % 32:
         raise click.BadParameter(f"{input_size} is not a multiple of 32", param_hint="--input-size")
+    if refine is not None and model != "multipose":
+        raise click.BadParameter("refines MultiPose people; use it with --model multipose", param_hint="--refine")
     return PoseEstimator(
-        model, backend=backend, threshold=threshold, min_pose_score=min_pose_score, input_size=input_size
+        model, backend=backend, threshold=threshold, min_pose_score=min_pose_score, input_size=input_size,
+        refine=refine,
     )
 
 
@@ -184,7 +240,7 @@ def cli(debug: bool) -> None:
 @click.option("--csv", "write_csv", is_flag=True, help="Also write a CSV beside each JSON.")
 @estimator_options
 @handle_errors
-def image(images, output, write_csv, model, backend, threshold, min_pose_score, input_size, overwrite, quiet):
+def image(images, output, write_csv, model, backend, threshold, min_pose_score, input_size, refine, overwrite, quiet):
     """Estimate poses on images: annotated image plus JSON (and CSV with --csv)."""
     from .media import IMAGE_EXTENSIONS
     from .pipeline import Outputs, check_outputs, process_image
@@ -208,7 +264,7 @@ def image(images, output, write_csv, model, backend, threshold, min_pose_score, 
             if out in seen:
                 raise Failure(f"{path}: output {out} is also written for another input; use separate runs")
             seen.add(out)
-    estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size)
+    estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size, refine)
     failed = 0
     for path, outs in plans:
         try:
@@ -232,7 +288,9 @@ def image(images, output, write_csv, model, backend, threshold, min_pose_score, 
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the JSON here instead.")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), help="Write the CSV here instead.")
 @click.option("--no-video", is_flag=True, help="Write only the keypoint data, no annotated video.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), help="Also write a PNG summary of the run here.")
 @video_options
+@quality_options
 @estimator_options
 @handle_errors
 def video(
@@ -241,6 +299,7 @@ def video(
     json_path,
     csv_path,
     no_video,
+    plot_path,
     start,
     end,
     every,
@@ -251,29 +310,38 @@ def video(
     threshold,
     min_pose_score,
     input_size,
+    refine,
     overwrite,
     quiet,
+    **quality,
 ):
-    """Estimate poses on a video: annotated H.264 MP4 plus per-frame JSON and CSV."""
+    """Estimate poses on a video: annotated H.264 MP4 plus per-frame JSON and CSV.
+
+    People keep their ids across frames and keypoints are smoothed over time; SinglePose
+    models follow the person with a crop.
+    """
     from .pipeline import Outputs, check_outputs, process_video
 
-    if output is None and not (no_video and (json_path or csv_path)):
-        raise click.UsageError("give --output/-o (or --no-video with --json/--csv)")
+    if output is None and not (no_video and (json_path or csv_path or plot_path)):
+        raise click.UsageError("give --output/-o (or --no-video with --json/--csv/--plot)")
     if output is not None and output.suffix.lower() != ".mp4" and not no_video:
         raise click.BadParameter(f"{output} must end in .mp4", param_hint="--output")
     if start is not None and end is not None and end <= start:
         raise click.BadParameter("--end must be after --start", param_hint="--end")
+    if plot_path is not None and plot_path.suffix.lower() != ".png":
+        raise click.BadParameter(f"{plot_path} must end in .png", param_hint="--plot")
     outputs = Outputs(
         None if no_video else output,
         json_path or (output.with_suffix(".json") if output is not None else None),
         csv_path or (output.with_suffix(".csv") if output is not None else None),
+        plot_path,
     )
     if not source.exists():
         raise Failure(f"{source}: no such file")
     if source.is_dir():
         raise Failure(f"{source}: is a folder; use `movenet dir` for folders")
     check_outputs([source], outputs, overwrite=overwrite)
-    estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size)
+    estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size, refine)
     try:
         stats = process_video(
             estimator,
@@ -285,6 +353,7 @@ def video(
             preset=preset,
             crf=crf,
             progress=not quiet,
+            quality=_video_quality(**quality),
         )
     except _expected_errors() as exc:
         raise Failure(_describe(exc, source)) from exc
@@ -303,6 +372,7 @@ def video(
 @click.option("--csv", "image_csv", is_flag=True, help="Also write CSV for images (videos always get one).")
 @click.option("--skip-existing", is_flag=True, help="Skip inputs whose outputs are all there (resume a run).")
 @video_options
+@quality_options
 @estimator_options
 @handle_errors
 def dir_(
@@ -321,8 +391,10 @@ def dir_(
     threshold,
     min_pose_score,
     input_size,
+    refine,
     overwrite,
     quiet,
+    **quality,
 ):
     """Process every image and video under IN_DIR, mirroring outputs under OUT_DIR."""
     from .batch import plan_folder, run_jobs
@@ -331,7 +403,7 @@ def dir_(
     if not jobs:
         raise Failure(f"{in_dir}: no images or videos found")
     out_dir.mkdir(parents=True, exist_ok=True)
-    estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size)
+    estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size, refine)
 
     def report(job, stats, error):
         if error is not None:
@@ -344,7 +416,10 @@ def dir_(
         jobs,
         overwrite=overwrite,
         skip_existing=skip_existing,
-        video_options=dict(start=start, end=end, every=every, preset=preset, crf=crf, progress=not quiet),
+        video_options=dict(
+            start=start, end=end, every=every, preset=preset, crf=crf, progress=not quiet,
+            quality=_video_quality(**quality),
+        ),
         on_done=report,
         errors=_expected_errors(),
     )
@@ -356,6 +431,40 @@ def dir_(
         click.echo(f"  failed: {_describe(reason, path)}", err=True)
     if summary.failed:
         sys.exit(EXIT_FAILED)
+
+
+@cli.command("eval")
+@click.argument("ground_truth", type=click.Path(path_type=Path))
+@click.argument("images_dir", type=click.Path(path_type=Path))
+@click.option("--save-predictions", type=click.Path(path_type=Path), help="Write the predictions as COCO results JSON.")
+@estimator_options
+@handle_errors
+def eval_(ground_truth, images_dir, save_predictions, overwrite, quiet, **settings):
+    """Score the model on COCO keypoint ground truth: AP, AP50, AP75 and AR (pycocotools).
+
+    GROUND_TRUTH is a COCO-format keypoints JSON; IMAGES_DIR holds its images.
+    """
+    from .evaluate import evaluate
+    from .pipeline import Outputs, check_outputs
+
+    if not images_dir.is_dir():
+        raise Failure(f"{images_dir}: no such folder" if not images_dir.exists() else f"{images_dir}: not a folder")
+    if save_predictions is not None:
+        check_outputs([ground_truth], Outputs(json=save_predictions), overwrite=overwrite)
+    estimator = _make_estimator(**settings)
+
+    def report(name, poses):
+        if not quiet:
+            click.echo(f"{name}: {len(poses)} people", err=True)
+
+    result = evaluate(estimator, ground_truth, images_dir, save_predictions=save_predictions, on_image=report)
+    setup = estimator.model + (f" (input {estimator.input_size})" if estimator.spec.multipose else "")
+    setup += f" + {estimator.refiner.model} refinement" if estimator.refiner is not None else ""
+    click.echo(f"{setup}, {estimator.backend}: {result.images} images, {result.people} labelled people")
+    for name in ("AP", "AP50", "AP75", "AR"):
+        click.echo(f"{name:5s} {result.stats[name]:.3f}")
+    if save_predictions is not None and not quiet:
+        click.echo(f"predictions -> {save_predictions}", err=True)
 
 
 @cli.group()
