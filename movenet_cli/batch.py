@@ -23,6 +23,10 @@ from . import media
 from .pipeline import Outputs, RunStats, check_outputs, process_image, process_video
 
 
+class IncompleteInput(media.MediaError):
+    """A video that decoded only in part; its outputs exist and say ``"complete": false``."""
+
+
 @dataclass
 class Job:
     """One input and where its outputs go."""
@@ -111,6 +115,8 @@ def run_jobs(
                 stats = RunStats(1, 0.0, len(result.people))
             else:
                 stats = process_video(estimator, job.input, job.outputs, **(video_options or {}))
+                if not stats.complete:  # outputs written, marked incomplete: still a failure to report
+                    raise IncompleteInput(f"{stats.problem}; outputs hold only the decoded frames")
         except errors as exc:
             reason = str(exc) or type(exc).__name__
             summary.failed.append((job.input, reason))

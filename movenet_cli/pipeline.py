@@ -59,11 +59,18 @@ class Outputs:
 
 @dataclass
 class RunStats:
-    """What one input produced."""
+    """What one input produced.
+
+    ``complete`` is false when the input decoded only in part (a truncated or
+    damaged video): the outputs then hold the frames that decoded, the JSON says
+    ``"complete": false``, and ``problem`` tells what was missing.
+    """
 
     frames: int
     seconds: float
     people: int = 0
+    complete: bool = True
+    problem: str | None = None
 
     @property
     def fps(self) -> float:
@@ -197,10 +204,13 @@ def process_video(
         from .plot import RunSummary
 
         summary = RunSummary(str(path), estimator.threshold)
+    problems: list[str] = []
 
     def decode() -> None:
+        frames = None
         try:
-            for frame in media.iter_frames(path, start=start, end=end, every=every):
+            frames = media.iter_frames(path, start=start, end=end, every=every)
+            for frame in frames:
                 if frame.image.shape[:2] != (info.height, info.width):
                     raise media.MediaError(
                         f"frame {frame.index} is {frame.image.shape[1]}x{frame.image.shape[0]}, "
@@ -209,7 +219,11 @@ def process_video(
                 tensor, _ = estimator.preprocess(frame.image, box)
                 if not _put(decoded, (frame, tensor), stop):
                     return
+            if frames.problem:
+                problems.append(frames.problem)
         finally:
+            if frames is not None:
+                frames.close()
             _put(decoded, _DONE, stop)
 
     with ExitStack() as stack:
@@ -289,7 +303,11 @@ def process_video(
             raise media.MediaError("no frames could be decoded" + (" in the selected range" if start or end else ""))
         if summary is not None:
             summary.save(outputs.plot)
-    return RunStats(counts["frames"], time.perf_counter() - started, counts["people"])
+        for sink in sinks:
+            if isinstance(sink, JsonSink) and problems:
+                sink.complete = False
+    problem = problems[0] if problems else None
+    return RunStats(counts["frames"], time.perf_counter() - started, counts["people"], not problems, problem)
 
 
 def _expected_frames(info: media.VideoInfo, start, end, every) -> int | None:
