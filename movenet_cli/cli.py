@@ -17,6 +17,8 @@ from . import __version__
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
+# Context key: (files finished so far, files planned), for commands that report them when interrupted.
+_FINISHED = "movenet.finished"
 
 
 class Failure(Exception):
@@ -34,12 +36,28 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from .media import MediaError
     from .models.store import ModelStoreError
     from .pipeline import OutputExistsError
+    from .preflight import PreflightError
 
-    return (MediaError, ModelStoreError, OutputExistsError, OSError, ValueError, Failure)
+    return (MediaError, ModelStoreError, OutputExistsError, PreflightError, OSError, ValueError, Failure)
 
 
 def _fail(message: str) -> None:
     click.echo(f"movenet: error: {message}", err=True)
+
+
+def _incomplete(path: Path, problem: str | None) -> str:
+    return (
+        f"{path}: {problem}; the outputs hold only those frames (JSON \"complete\": false); "
+        "re-copy or re-export the file to get the rest"
+    )
+
+
+def _report_interrupted(finished: list[Path], total: int) -> None:
+    """What an interrupted `dir` run leaves: the finished files; the one in progress wrote nothing."""
+    click.echo(f"movenet: interrupted: {len(finished)} of {total} files finished before it", err=True)
+    for path in finished:
+        click.echo(f"  finished: {path}", err=True)
+    click.echo("  the file in progress left no output; run again with --skip-existing to resume", err=True)
 
 
 def handle_errors(fn):
@@ -53,12 +71,23 @@ def handle_errors(fn):
         except KeyboardInterrupt:
             if debug:
                 raise
-            _fail("interrupted")
+            finished = click.get_current_context().meta.get(_FINISHED)
+            if finished is not None:
+                _report_interrupted(*finished)
+            else:
+                _fail("interrupted")
             sys.exit(EXIT_INTERRUPTED)
         except _expected_errors() as exc:
             if debug:
                 raise
             _fail(_describe(exc))
+            sys.exit(EXIT_FAILED)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # usage errors: Click prints them and exits 2
+        except Exception as exc:  # a bug: still one line, the traceback is behind --debug
+            if debug:
+                raise
+            _fail(f"unexpected {type(exc).__name__}: {_describe(exc)} (run with --debug for the traceback)")
             sys.exit(EXIT_FAILED)
 
     return wrapper
@@ -229,7 +258,8 @@ def cli(debug: bool) -> None:
 
 
 @cli.command()
-@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+# readable=False: an unreadable input is a failed input (exit 1, see preflight), not a usage error.
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option(
     "--output",
     "-o",
@@ -244,6 +274,7 @@ def image(images, output, write_csv, model, backend, threshold, min_pose_score, 
     """Estimate poses on images: annotated image plus JSON (and CSV with --csv)."""
     from .media import IMAGE_EXTENSIONS
     from .pipeline import Outputs, check_outputs, process_image
+    from .preflight import check_input, prepare_output_dirs
 
     single = len(images) == 1 and output.suffix.lower() in IMAGE_EXTENSIONS
     plans = []
@@ -257,19 +288,19 @@ def image(images, output, write_csv, model, backend, threshold, min_pose_score, 
         plans.append((path, Outputs(target, data(".json"), data(".csv") if write_csv else None)))
     seen = set()
     for path, outs in plans:
-        if not path.is_file():
-            raise Failure(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+        check_input(path)
         check_outputs([p for p, _ in plans], outs, overwrite=overwrite)
         for out in outs.paths():
             if out in seen:
                 raise Failure(f"{path}: output {out} is also written for another input; use separate runs")
             seen.add(out)
+    prepare_output_dirs(seen)
     estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size, refine)
     failed = 0
     for path, outs in plans:
         try:
             result = process_image(estimator, path, outs)
-        except _expected_errors() as exc:
+        except Exception as exc:  # one image's failure, whatever it is, never stops the others
             if click.get_current_context().find_root().params.get("debug"):
                 raise
             _fail(_describe(exc, path))
@@ -283,7 +314,7 @@ def image(images, output, write_csv, model, backend, threshold, min_pose_score, 
 
 
 @cli.command()
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("source", type=click.Path(path_type=Path, readable=False))
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Annotated MP4 (JSON and CSV go beside it).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the JSON here instead.")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), help="Write the CSV here instead.")
@@ -321,6 +352,7 @@ def video(
     models follow the person with a crop.
     """
     from .pipeline import Outputs, check_outputs, process_video
+    from .preflight import check_input, prepare_output_dirs
 
     if output is None and not (no_video and (json_path or csv_path or plot_path)):
         raise click.UsageError("give --output/-o (or --no-video with --json/--csv/--plot)")
@@ -336,11 +368,9 @@ def video(
         csv_path or (output.with_suffix(".csv") if output is not None else None),
         plot_path,
     )
-    if not source.exists():
-        raise Failure(f"{source}: no such file")
-    if source.is_dir():
-        raise Failure(f"{source}: is a folder; use `movenet dir` for folders")
+    check_input(source)
     check_outputs([source], outputs, overwrite=overwrite)
+    prepare_output_dirs(outputs.paths())
     estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size, refine)
     try:
         stats = process_video(
@@ -357,6 +387,9 @@ def video(
         )
     except _expected_errors() as exc:
         raise Failure(_describe(exc, source)) from exc
+    if not stats.complete:
+        click.echo(f"movenet: warning: {_incomplete(source, stats.problem)}", err=True)
+        sys.exit(EXIT_FAILED)
     if not quiet:
         click.echo(
             f"{source}: {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps) -> "
@@ -398,19 +431,24 @@ def dir_(
 ):
     """Process every image and video under IN_DIR, mirroring outputs under OUT_DIR."""
     from .batch import plan_folder, run_jobs
+    from .preflight import prepare_folder
 
     jobs = plan_folder(in_dir, out_dir, video=not no_video, image_csv=image_csv)
     if not jobs:
         raise Failure(f"{in_dir}: no images or videos found")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    prepare_folder(out_dir)
     estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size, refine)
+    finished = []
 
     def report(job, stats, error):
         if error is not None:
             _fail(_describe(error, job.input))
-        elif not quiet:
-            click.echo(f"{job.input}: done ({stats.frames} frames)", err=True)
+        else:
+            finished.append(job.input)
+            if not quiet:
+                click.echo(f"{job.input}: done ({stats.frames} frames)", err=True)
 
+    click.get_current_context().meta[_FINISHED] = (finished, len(jobs))  # reported if interrupted
     summary = run_jobs(
         estimator,
         jobs,
@@ -421,7 +459,7 @@ def dir_(
             quality=_video_quality(**quality),
         ),
         on_done=report,
-        errors=_expected_errors(),
+        errors=(Exception,),  # one file's failure, whatever it is, never stops the batch
     )
     click.echo(
         f"{len(summary.done)} done, {len(summary.failed)} failed, {len(summary.skipped)} skipped -> {out_dir}",

@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterable
 from . import media
 from .draw import draw_poses
 from .estimator import FrameResult, PoseEstimator
+from .preflight import check_input
 from .quality import VideoQuality
 from .writers import CsvSink, JsonSink
 
@@ -104,6 +105,7 @@ def model_info(estimator: PoseEstimator, input_shape: tuple[int, int]) -> dict[s
 def process_image(estimator: PoseEstimator, path: str | os.PathLike, outputs: Outputs) -> FrameResult:
     """Estimate poses on one image and write the annotated image, JSON and CSV."""
     path = Path(path)
+    check_input(path)
     image = media.read_image(path)
     height, width = image.shape[:2]
     poses = estimator(image)
@@ -183,6 +185,7 @@ def process_video(
     :class:`~movenet_cli.quality.VideoQuality`; ``VideoQuality.off()`` for none).
     """
     path = Path(path)
+    check_input(path)
     info = media.probe_video(path)
     box = estimator.plan(info.height, info.width)
     source = {
