@@ -177,13 +177,20 @@ class ModelStore:
     def ensure(self, name: str) -> Path:
         """Return the verified SavedModel folder, fetching it when missing or damaged."""
         _spec(name)
+        damage = None
         if self.is_cached(name):
             try:
                 self.verify(name)
                 return self.path(name)
             except ModelStoreError as exc:
+                damage = exc
                 self.report(f"{exc}; fetching it again")
-        self.fetch([name], force=True)
+        try:
+            self.fetch([name], force=True)
+        except ModelStoreError as exc:
+            if damage is None:
+                raise
+            raise ModelStoreError(f"{damage}, and fetching it again failed: {exc}") from exc
         self.verify(name)
         return self.path(name)
 
