@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+from array import array
 import queue
 import re
 import signal
@@ -106,35 +107,32 @@ def read_timeline(ffmpeg: str, path: str, stream: int) -> Timeline | None:
         ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "fatal", "-i", path,
         "-map", f"0:{stream}", "-c", "copy", "-f", "framecrc", "-",
     ]  # fmt: skip
+    tb: Fraction | None = None
+    pts = array("q")  # 8 bytes a frame, parsed as it streams: flat memory for long videos
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True
         )
     except OSError:
         return None
-    if proc.returncode != 0:
+    with proc:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.decode("ascii", "replace")
+            if line.startswith("#"):
+                if line.startswith("#tb 0:"):
+                    num, den = line.split(":", 1)[1].strip().split("/")
+                    tb = Fraction(int(num), int(den))
+                continue
+            fields = line.split(",")
+            if len(fields) < 6:
+                continue
+            flags = int(fields[6].strip()[2:], 16) if len(fields) > 6 and fields[6].strip().startswith("F=") else 0
+            if not flags & _DISCARD:
+                pts.append(int(fields[2]))
+    if proc.returncode != 0 or tb is None or not pts or _NOPTS in pts:
         return None
-    tb: Fraction | None = None
-    pts: list[int] = []
-    for line in proc.stdout.decode("ascii", "replace").splitlines():
-        if line.startswith("#"):
-            if line.startswith("#tb 0:"):
-                num, den = line.split(":", 1)[1].strip().split("/")
-                tb = Fraction(int(num), int(den))
-            continue
-        fields = [f.strip() for f in line.split(",")]
-        if len(fields) < 6:
-            continue
-        flags = int(fields[6][2:], 16) if len(fields) > 6 and fields[6].startswith("F=") else 0
-        if flags & _DISCARD:
-            continue
-        value = int(fields[2])
-        if value == _NOPTS:
-            return None
-        pts.append(value)
-    if tb is None or not pts:
-        return None
-    ticks = np.sort(np.asarray(pts, dtype=np.int64))
+    ticks = np.sort(np.frombuffer(pts, dtype=np.int64))
     if len(ticks) > 1 and not (np.diff(ticks) > 0).all():
         return None  # repeated timestamps: cannot tell the frames apart
     return Timeline(ticks.astype(np.float64) * float(tb))
@@ -402,8 +400,9 @@ class FrameStream:
         tb = self._log.time_base
         if tl is not None and pts is not None and tb is not None:
             index = tl.nearest(float(pts * tb) + self._seek)
-            self._index = index + self.every
-            return index, tl.relative(index)
+            if index >= counted - self.every + 1 or self.decoded == 0:  # never back to an index already given
+                self._index = index + self.every
+                return index, tl.relative(index)
         if tl is not None and counted < len(tl):
             return counted, tl.relative(counted)
         return counted, counted / self.probe.info.fps

@@ -36,7 +36,7 @@ from typing import Any, Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .decode import FrameStream
+from .decode import FrameStream, read_timeline
 from .fsutil import atomic_write, remove_quietly, temp_path_for
 
 __all__ = [
@@ -416,22 +416,18 @@ def probe_video(path: PathLike) -> VideoInfo:
 
 
 def count_frames(path: PathLike) -> int:
-    """Exact number of frames in the video stream.
+    """Exact number of frames in the video stream, as a player shows them.
 
-    Reads the whole file (without decoding it, by stream copy to ffmpeg's
-    null muxer), so it is fast but proportional to the file size.
+    Reads the whole file without decoding it (a stream-copy pass listing the
+    packets), so it is fast but proportional to the file size.  Frames that an
+    edit list hides (a file trimmed by stream copy starts at a keyframe before
+    the cut) are not counted.
     """
     probe = _probe(path)
-    cmd = [
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-stats",
-        "-i", os.fspath(path), "-map", f"0:{probe.video_stream}", "-c", "copy", "-f", "null", "-",
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    text = proc.stderr.decode("utf-8", "replace")
-    counts = re.findall(r"frame=\s*(\d+)", text)
-    if proc.returncode != 0 or not counts:
-        raise MediaError(f"cannot count frames: {_last_error_line(text)}")
-    return int(counts[-1])
+    timeline = read_timeline(ffmpeg_exe(), os.fspath(path), probe.video_stream)
+    if timeline is None:
+        raise MediaError("cannot count frames: ffmpeg could not list the video packets")
+    return len(timeline)
 
 
 # --------------------------------------------------------------------------

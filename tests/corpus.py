@@ -182,6 +182,11 @@ def _vfr(path: Path) -> None:
           vf=f"setpts={expr}")  # fmt: skip
 
 
+def _trimmed(path: Path) -> None:
+    """Cut by stream copy at 1.1 s: it starts at the keyframe before, and an edit list hides those frames."""
+    ffmpeg("-ss", "1.1", "-i", DEMO_CLIP, "-map", "0:v", "-c", "copy", path)
+
+
 def _tenbit(path: Path) -> None:
     _clip(path, 15, *_x264("-pix_fmt", "yuv420p10le", "-profile:v", "high10"))
 
@@ -231,6 +236,7 @@ CASES: dict[str, Case] = {
     "webp": Case("photo.webp", _webp, "WebP"),
     "odd_size": Case("odd.webm", _odd_vp9, "1767x993 VP9 video"),
     "vfr": Case("vfr.mp4", _vfr, "variable frame rate: 30, then 10, then 30 fps"),
+    "edit_list": Case("trimmed.mp4", _trimmed, "trimmed by stream copy: an edit list hides the first frames"),
     "tenbit": Case("tenbit.mp4", _tenbit, "10-bit 4:2:0 H.264 (High 10)"),
     "rotate90": Case("rot90.mp4", _rotated(90), "stored sideways, rotation metadata 90"),
     "rotate270": Case("rot270.mp4", _rotated(270), "stored sideways, rotation metadata 270"),

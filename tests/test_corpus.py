@@ -446,6 +446,21 @@ def test_variable_frame_rate_range(corpus, tmp_path):
     assert [f["time"] for f in doc["frames"]] == pytest.approx([vfr_time(n) for n in wanted], abs=1e-4)
 
 
+def test_edit_list_hides_the_frames_before_the_cut(corpus, tmp_path):
+    """Only the frames a player shows count: no false "damaged" flag, times from the first shown frame."""
+    path = corpus("edit_list")
+    decoded = subprocess.run(
+        [media.ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", path, "-map", "0:v", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    shown = int(re.findall(r"frame=\s*(\d+)", decoded.stderr)[-1])
+    assert shown < 90 - 30  # the cut at 1.1 s hides frames
+    assert media.count_frames(path) == shown
+    doc = _run_video(path, tmp_path / "trimmed.mp4")
+    assert [f["index"] for f in doc["frames"]] == list(range(shown))
+    assert [f["time"] for f in doc["frames"]] == pytest.approx([n / 30 for n in range(shown)], abs=1e-4)
+
+
 def test_ten_bit_video(corpus, tmp_path, reference):
     doc = _run_video(corpus("tenbit"), tmp_path / "tenbit.mp4")
     assert len(doc["frames"]) == 15
