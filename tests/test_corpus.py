@@ -303,7 +303,7 @@ def test_huge_png_is_refused_without_decoding(corpus, tmp_path):
     """Refused from the header: the process never holds the 1.2 GB of pixels."""
     path = corpus("huge")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "movenet_cli", "image", path, "-o", tmp_path / "x.png"],
+        [sys.executable, "-m", "movenet_cli", "image", path, "-o", tmp_path / "x.png", "--backend", "tflite"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -311,7 +311,7 @@ def test_huge_png_is_refused_without_decoding(corpus, tmp_path):
     proc.returncode = os.waitstatus_to_exitcode(status)
     assert proc.returncode == 1
     peak_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
-    assert peak_mb < 600, f"peak memory {peak_mb:.0f} MB"
+    assert peak_mb < 400, f"peak memory {peak_mb:.0f} MB"  # a normal photo run peaks near 120 MB
 
 
 def test_truncated_mp4_keeps_the_decodable_frames(corpus, tmp_path):
