@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import bisect
 import logging
-from array import array
 import queue
 import re
 import signal
 import subprocess
 import threading
+import time
+from array import array
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -52,8 +53,10 @@ __all__ = ["Timeline", "read_timeline", "FrameStream"]
 # AV_PKT_FLAG_DISCARD: packets the demuxer marks as not to be shown (edit lists).
 _DISCARD = 0x4
 _NOPTS = -(2**63)
-# How long to wait for the log line of a frame that is already in the pipe.
+# How long to wait for the log line of a frame that is already in the pipe,
+# and for ffmpeg's output header (it comes before the first frame).
 _PTS_WAIT_S = 30.0
+_HEADER_WAIT_S = 10.0
 # Decoder log lines kept for the damage report.
 _MAX_ERRORS = 20
 _EPS = 1e-6
@@ -155,6 +158,7 @@ class _LogReader(threading.Thread):
         self.time_base: Fraction | None = None
         self.size: tuple[int, int] | None = None
         self.header = threading.Event()
+        self._in_output = False
         self.errors: list[str] = []
         self.error_count = 0
         # Errors logged before the first frame came out (seeking into a stream
@@ -185,7 +189,9 @@ class _LogReader(threading.Thread):
             if tb and self.time_base is None and int(tb.group(2)):
                 self.time_base = Fraction(int(tb.group(1)), int(tb.group(2)))
             return
-        if self.size is None:
+        if "Output #0" in line:
+            self._in_output = True
+        elif self.size is None and self._in_output:
             size = _OUTPUT_SIZE_RE.search(line)
             if size:
                 self.size = (int(size.group(1)), int(size.group(2)))
@@ -355,9 +361,11 @@ class FrameStream:
 
         assert self._proc is not None and self._log is not None
         if self.decoded == 0:
-            # ffmpeg prints the output header before the first frame.
-            while not self._log.header.wait(0.1):
-                if self._proc.poll() is not None:
+            # ffmpeg prints the output header before the first frame; should the
+            # header not be recognised, go on with the size from the probe.
+            deadline = time.monotonic() + _HEADER_WAIT_S
+            while not self._log.header.wait(0.05):
+                if self._proc.poll() is not None or time.monotonic() > deadline:
                     break
             if self._log.size is not None and self._log.size != (self._width, self._height):
                 logger.debug("ffmpeg decodes %s at %dx%d", self.path, *self._log.size)
