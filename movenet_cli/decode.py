@@ -433,7 +433,10 @@ class FrameStream:
         if code > 0 or partial:
             self.close()
             if self.decoded == 0 and "received no packets" in detail:
-                raise MediaError("the video stream contains no frames; there is nothing to process")
+                raise MediaError(
+                    "no frames could be read: the video stream is empty, or the file was cut short; "
+                    "re-copy or re-export it"
+                )
             if self.decoded == 0:
                 raise MediaError(f"no frames could be decoded ({detail})")
             raise MediaError(f"ffmpeg failed after {self.decoded} frames ({detail})")
