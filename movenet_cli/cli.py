@@ -511,6 +511,7 @@ def models() -> None:
 
 
 @models.command("list")
+@handle_errors
 def models_list() -> None:
     """Show each model, whether it is cached, and its source."""
     from .models.store import MODELS, ModelStore
@@ -541,6 +542,7 @@ def models_fetch(names, force) -> None:
 
 @models.command("path")
 @click.argument("name", required=False, type=click.Choice(["lightning", "thunder", "multipose"]))
+@handle_errors
 def models_path(name) -> None:
     """Print the cache folder, or one model's SavedModel folder."""
     from .models.store import ModelStore

@@ -263,6 +263,13 @@ def test_dir_skip_existing_resumes(tmp_path):
     assert hidden_files(out) == []
 
 
+def test_bad_environment_is_one_line_in_every_command():
+    for args in (("models", "list"), ("models", "path")):
+        result = run_movenet(*args, env={"MOVENET_SOURCES": "bogus"})
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert error_lines(result) == ["movenet: error: unknown model source 'bogus'; known: tfhub, npm"]
+
+
 def test_usage_error_exit_code(tmp_path):
     result = run_movenet("video", DEMO_CLIP)  # no output given
     assert result.returncode == 2 and "Traceback" not in result.stderr
