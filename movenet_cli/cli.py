@@ -33,12 +33,15 @@ def _describe(exc: BaseException, path: Path | str | None = None) -> str:
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
+    from .batch import FolderRunError
     from .media import MediaError
     from .models.store import ModelStoreError
     from .pipeline import OutputExistsError
     from .preflight import PreflightError
 
-    return (MediaError, ModelStoreError, OutputExistsError, PreflightError, OSError, ValueError, Failure)
+    return (
+        MediaError, ModelStoreError, OutputExistsError, PreflightError, FolderRunError, OSError, ValueError, Failure
+    )
 
 
 def _fail(message: str) -> None:
@@ -232,13 +235,17 @@ def _video_quality(tracker, max_tracks, max_age, min_similarity, no_smooth):
     )
 
 
-def _make_estimator(model, backend, threshold, min_pose_score, input_size, refine=None):
-    from .estimator import PoseEstimator
-
+def _check_model_options(model, input_size, refine) -> None:
     if input_size % 32:
         raise click.BadParameter(f"{input_size} is not a multiple of 32", param_hint="--input-size")
     if refine is not None and model != "multipose":
         raise click.BadParameter("refines MultiPose people; use it with --model multipose", param_hint="--refine")
+
+
+def _make_estimator(model, backend, threshold, min_pose_score, input_size, refine=None):
+    from .estimator import PoseEstimator
+
+    _check_model_options(model, input_size, refine)
     return PoseEstimator(
         model, backend=backend, threshold=threshold, min_pose_score=min_pose_score, input_size=input_size,
         refine=refine,
@@ -403,7 +410,26 @@ def video(
 @click.option("--output", "-o", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False))
 @click.option("--no-video", is_flag=True, help="For videos, write only the keypoint data.")
 @click.option("--csv", "image_csv", is_flag=True, help="Also write CSV for images (videos always get one).")
-@click.option("--skip-existing", is_flag=True, help="Skip inputs whose outputs are all there (resume a run).")
+@click.option(
+    "--skip-existing",
+    is_flag=True,
+    help="Resume: skip inputs whose outputs are complete (checked, not just present); redo the rest.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Files processed at once, each in its own worker process [default: one per core].",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: this machine; ray: one Ray task per file (pip install 'movenet-cli[ray]').",
+)
+@click.option("--address", default=None, help="Ray cluster to join (e.g. auto, HOST:6379); default: a local instance.")
 @video_options
 @quality_options
 @estimator_options
@@ -414,6 +440,9 @@ def dir_(
     no_video,
     image_csv,
     skip_existing,
+    jobs,
+    engine,
+    address,
     start,
     end,
     every,
@@ -429,45 +458,75 @@ def dir_(
     quiet,
     **quality,
 ):
-    """Process every image and video under IN_DIR, mirroring outputs under OUT_DIR."""
-    from .batch import plan_folder, run_jobs
-    from .preflight import prepare_folder
+    """Process every image and video under IN_DIR, mirroring outputs under OUT_DIR.
 
-    jobs = plan_folder(in_dir, out_dir, video=not no_video, image_csv=image_csv)
-    if not jobs:
-        raise Failure(f"{in_dir}: no images or videos found")
-    prepare_folder(out_dir)
-    estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size, refine)
-    finished = []
+    Every run writes OUT_DIR/movenet-run.json: each input's status, outputs, frame
+    counts and timings, and the settings used.
+    """
+    from .batch import RunSettings
+    from .folder import run_folder
 
-    def report(job, stats, error):
-        if error is not None:
-            _fail(_describe(error, job.input))
-        else:
-            finished.append(job.input)
-            if not quiet:
-                click.echo(f"{job.input}: done ({stats.frames} frames)", err=True)
+    _check_model_options(model, input_size, refine)
+    if address is not None and engine != "ray":
+        raise click.BadParameter("only used with --engine ray", param_hint="--address")
+    if jobs is not None and engine == "ray":
+        raise click.BadParameter("Ray decides how many files run at once; leave --jobs out", param_hint="--jobs")
+    if start is not None and end is not None and end <= start:
+        raise click.BadParameter("--end must be after --start", param_hint="--end")
+    settings = RunSettings(
+        model=model,
+        backend=backend,
+        threshold=threshold,
+        min_pose_score=min_pose_score,
+        input_size=input_size,
+        refine=refine,
+        start=start,
+        end=end,
+        every=every,
+        preset=preset,
+        crf=crf,
+        quality=_video_quality(**quality),
+    )
+    debug = click.get_current_context().find_root().params.get("debug", False)
 
-    click.get_current_context().meta[_FINISHED] = (finished, len(jobs))  # reported if interrupted
-    summary = run_jobs(
-        estimator,
-        jobs,
+    def report(record):
+        from tqdm import tqdm
+
+        if record.status == "failed":
+            tqdm.write(f"movenet: error: {_describe(record.reason, record.input)}", file=sys.stderr)
+        elif quiet:
+            return
+        elif record.status == "done":
+            fps = record.frames / record.seconds if record.seconds else 0.0
+            frames = f"{record.frames} frame{'' if record.frames == 1 else 's'}"
+            tqdm.write(f"{record.input}: done, {frames} in {record.seconds:.1f} s ({fps:.1f} fps)", file=sys.stderr)
+        elif record.status == "skipped":
+            tqdm.write(f"{record.input}: skipped, outputs complete", file=sys.stderr)
+
+    run = run_folder(
+        in_dir,
+        out_dir,
+        settings,
+        engine=engine,
+        jobs=jobs,
+        address=address,
         overwrite=overwrite,
         skip_existing=skip_existing,
-        video_options=dict(
-            start=start, end=end, every=every, preset=preset, crf=crf, progress=not quiet,
-            quality=_video_quality(**quality),
-        ),
-        on_done=report,
-        errors=(Exception,),  # one file's failure, whatever it is, never stops the batch
+        video=not no_video,
+        image_csv=image_csv,
+        progress=not quiet,
+        on_record=report,
+        errors=_expected_errors() if debug else (Exception,),
     )
+    counts = run.counts
     click.echo(
-        f"{len(summary.done)} done, {len(summary.failed)} failed, {len(summary.skipped)} skipped -> {out_dir}",
+        f"{counts['done']} done, {counts['failed']} failed, {counts['skipped']} skipped -> {out_dir}"
+        f" (manifest {run.manifest_path.name})",
         err=True,
     )
-    for path, reason in summary.failed:
-        click.echo(f"  failed: {_describe(reason, path)}", err=True)
-    if summary.failed:
+    for record in run.failed:
+        click.echo(f"  failed: {_describe(record.reason, record.input)}", err=True)
+    if run.failed:
         sys.exit(EXIT_FAILED)
 
 

@@ -93,7 +93,8 @@ class PoseEstimator:
     or ``tflite``. Models come from :class:`~movenet_cli.models.store.ModelStore`
     (fetched on first use). ``refine`` (``thunder`` or ``lightning``, MultiPose only)
     re-estimates each person found on a crop with that SinglePose model
-    (:class:`~movenet_cli.refine.Refiner`).
+    (:class:`~movenet_cli.refine.Refiner`). ``threads`` caps the TFLite threads
+    (default: every core).
     """
 
     def __init__(
@@ -106,6 +107,7 @@ class PoseEstimator:
         input_size: int = DEFAULT_INPUT_SIZE,
         store: ModelStore | None = None,
         refine: str | None = None,
+        threads: int | None = None,
     ):
         if model not in MODELS:
             raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
@@ -118,7 +120,7 @@ class PoseEstimator:
         self.store = store or ModelStore()
         from .models.runners import make_runner
 
-        self.runner = make_runner(self.store, model, backend)
+        self.runner = make_runner(self.store, model, backend, threads)
         self.weights_sha256 = self.store.manifest(model)["weights_sha256"]
         self.refiner = None
         if refine is not None:
@@ -126,7 +128,7 @@ class PoseEstimator:
                 raise ValueError("refinement re-estimates MultiPose people; use it with the multipose model")
             from .refine import Refiner
 
-            single = PoseEstimator(refine, backend=backend, threshold=threshold, store=self.store)
+            single = PoseEstimator(refine, backend=backend, threshold=threshold, store=self.store, threads=threads)
             self.refiner = Refiner(single)
 
     @property
