@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 from pathlib import Path
 from typing import Iterator
@@ -36,6 +37,7 @@ from .batch import FileRecord, FolderRunError, Job, RunSettings, process_job
 from .parallel import Task, usable_cores
 
 MAX_RETRIES = 3
+_CANCEL_WAIT_S = 10.0
 _OBJECT_STORE_BYTES = 128 * 1024 * 1024  # paths and records only
 _ESTIMATORS: dict[RunSettings, object] = {}
 
@@ -117,11 +119,15 @@ def run_ray(
             options.update(num_cpus=usable_cores(), object_store_memory=_OBJECT_STORE_BYTES)
         elif _forwarded_env():
             options.update(runtime_env={"env_vars": _forwarded_env()})
+        handlers = _signal_handlers()
         try:
-            ray.init(address=address, **options)
+            # "local" starts a private instance, never joining a `ray start` cluster by accident
+            ray.init(address=address or "local", **options)
         except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; the user needs one line
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise RayEngineError(f"cannot start Ray{f' at {address}' if address else ''}: {reason}") from None
+        finally:
+            _restore(handlers)  # Ray's own SIGTERM handler would exit without recording the run
     refs: dict = {}
     try:
         if address is not None and in_dir is not None and out_dir is not None:
@@ -144,10 +150,24 @@ def run_ray(
                     record = FileRecord(job.input, job.kind, job.outputs, status="failed", reason=f"Ray: {reason}")
                 yield index, record
     finally:
-        for ref in refs:
-            ray.cancel(ref)
+        if refs:  # interrupted: a cancelled task aborts its file cleanly, given a moment
+            for ref in refs:
+                ray.cancel(ref)
+            ray.wait(list(refs), num_returns=len(refs), timeout=_CANCEL_WAIT_S)
         if started_here:
             ray.shutdown()
+
+
+def _signal_handlers() -> dict:
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore(handlers: dict) -> None:
+    for sig, handler in handlers.items():
+        try:
+            signal.signal(sig, handler)
+        except (ValueError, TypeError):  # not the main thread, or a handler set outside Python
+            pass
 
 
 def _forwarded_env() -> dict[str, str]:

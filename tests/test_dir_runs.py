@@ -172,6 +172,16 @@ def test_unwritable_output_folder_fails_early(tmp_path, footage):
     assert len(lines) == 1 and "not writable" in lines[0] and str(blocker) in lines[0]
 
 
+def test_ray_workers_check_they_see_the_folders(tmp_path):
+    from movenet_cli.ray_engine import check_storage
+
+    assert check_storage(str(tmp_path), str(tmp_path)) is None
+    assert "storage every node sees" in check_storage(str(tmp_path / "nowhere"), str(tmp_path))
+    (tmp_path / "file").write_text("")
+    problem = check_storage(str(tmp_path), str(tmp_path / "file"))
+    assert "not writable" in problem and "storage every node sees" in problem
+
+
 def test_interrupted_run_leaves_a_manifest_and_no_partial_output(tmp_path, footage, store):
     src = tmp_path / "many"
     src.mkdir()
