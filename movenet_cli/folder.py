@@ -32,7 +32,7 @@ from typing import Callable
 
 from .batch import FileRecord, FolderRunError, Job, RunSettings, plan_folder, process_job
 from .fsutil import remove_quietly
-from .manifest import MANIFEST_NAME, RunManifest, check_outputs_complete
+from .manifest import MANIFEST_NAME, RunManifest, check_outputs_complete, read_manifest
 from .parallel import default_jobs, run_workers, threads_per_job, usable_cores
 from .pipeline import OutputExistsError, check_outputs
 
@@ -92,6 +92,13 @@ def run_folder(
     if not plan:
         raise FolderRunError(f"{in_dir}: no images or videos found")
     _prepare_out_dir(out_dir, resuming=skip_existing or overwrite)
+    if skip_existing and not _same_frames(read_manifest(out_dir), settings):
+        if not overwrite:
+            raise FolderRunError(
+                f"{out_dir / MANIFEST_NAME}: the earlier run selected other frames (--start/--end/--every); "
+                "resume with the same options, or pass --overwrite to redo every file"
+            )
+        skip_existing = False  # nothing of the earlier run can be kept
 
     records = [FileRecord(job.input, job.kind, job.outputs) for job in plan]
     tasks: list[tuple[int, Job]] = []
@@ -166,6 +173,14 @@ def _prepare_out_dir(out_dir: Path, *, resuming: bool) -> None:
         raise FolderRunError(
             f"{manifest}: an earlier run wrote here; pass --skip-existing to resume it or --overwrite to redo it"
         )
+
+
+def _same_frames(previous: dict | None, settings: RunSettings) -> bool:
+    """Whether an earlier run (its manifest) processed the frames these settings select."""
+    if previous is None or not isinstance(previous.get("settings"), dict):
+        return True  # nothing to compare with; the outputs themselves are still checked
+    keys = ("start", "end", "every")
+    return all(previous["settings"].get(key) == getattr(settings, key) for key in keys)
 
 
 def _decide(job: Job, settings: RunSettings, *, overwrite: bool, skip_existing: bool) -> FileRecord | None:

@@ -61,9 +61,11 @@ def check_outputs_complete(job: Job, settings: RunSettings) -> Completeness:
 
     Complete means: every output exists; the JSON parses, is schema ``movenet/1``,
     says ``"complete": true`` and has ``frame_count`` frame entries; it was made by
-    the same model, thresholds (and backend, unless ``auto``); the annotated video
-    has that many frames (an annotated image opens); the CSV has the header and one
-    row per person in the JSON.
+    the same model, thresholds and MultiPose input size (and backend, unless
+    ``auto``); the annotated video has that many frames (an annotated image opens);
+    the CSV has the header and one row per person in the JSON. The frame selection
+    (``start``, ``end``, ``every``) is not in the JSON: :func:`movenet_cli.folder.run_folder`
+    compares it with the earlier run's manifest.
     """
     outputs = job.outputs
     missing = [p for p in outputs.paths() if not p.is_file()]
@@ -83,9 +85,11 @@ def check_outputs_complete(job: Job, settings: RunSettings) -> Completeness:
     wanted = {"name": settings.model, "threshold": settings.threshold, "min_pose_score": settings.min_pose_score}
     if settings.backend != "auto":
         wanted["backend"] = settings.backend
-    differing = [
-        f"{'model' if key == 'name' else key} {model.get(key)!r}" for key, value in wanted.items() if model.get(key) != value
-    ]
+    labels = {"name": "model"}
+    differing = [f"{labels.get(k, k)} {model.get(k)!r}" for k, value in wanted.items() if model.get(k) != value]
+    size = model.get("input_size")
+    if not differing and settings.model == "multipose" and isinstance(size, list) and max(size) != settings.input_size:
+        differing.append(f"input size {max(size)}")
     if differing:
         return Completeness(False, f"made with other settings ({', '.join(differing)})", other_settings=True)
     if outputs.media is not None:
