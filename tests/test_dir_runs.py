@@ -189,11 +189,11 @@ def test_ray_workers_check_they_see_the_folders(tmp_path):
 def test_interrupted_run_leaves_a_manifest_and_no_partial_output(tmp_path, footage, store):
     src = tmp_path / "many"
     src.mkdir()
-    for i in range(4):
+    for i in range(6):
         shutil.copy(DEMO_CLIP, src / f"clip{i}.mp4")
     out = tmp_path / "out"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "movenet_cli", "dir", src, "-o", out, "--jobs", "2", "-q"],
+        [sys.executable, "-m", "movenet_cli", "dir", src, "-o", out, "--jobs", "2", "--end", END, "-q"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -216,7 +216,7 @@ def test_interrupted_run_leaves_a_manifest_and_no_partial_output(tmp_path, foota
     manifest = _manifest(out)
     assert manifest["status"] == "interrupted"
     counts = manifest["counts"]
-    assert counts["done"] >= 1 and counts["pending"] >= 1 and counts["done"] + counts["pending"] == 4
+    assert counts["done"] >= 1 and counts["pending"] >= 1 and counts["done"] + counts["pending"] == 6
     for entry in manifest["files"]:
         written = [(out / p).exists() for p in entry["outputs"].values() if p]
         assert all(written) if entry["status"] == "done" else not any(written), entry
