@@ -110,8 +110,8 @@ def main() -> None:
     cores = usable_cores()
     print(f"movenet dir: {files} clips, {frames} frames, model {args.model}, {cores} cores, {args.rounds} rounds")
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min)")
-    header = ("jobs", 14), ("best s", 7), ("median s", 8), ("spread", 6), ("frames/s", 8), ("cpu s", 6), ("cores busy", 10)
-    print("  ".join(f"{name:>{width}}" for name, width in header))
+    header = [("jobs", 14), ("best s", 7), ("median s", 8), ("spread", 6), ("frames/s", 8), ("cpu s", 6)]
+    print("  ".join(f"{name:>{width}}" for name, width in header + [("cores busy", 10)]))
     best = {}
     for config in configs:
         runs = times[config]

@@ -34,6 +34,11 @@ from .pipeline import Outputs, check_outputs, process_image, process_video
 from .quality import VideoQuality
 
 
+def error_line(exc: BaseException) -> str:
+    """The first line of an error's message (its type name if it has none): what a record keeps."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 class FolderRunError(Exception):
     """A folder run cannot start or go on (one-line reason); single files fail on their own."""
 
@@ -142,7 +147,7 @@ def process_job(
             if not stats.complete:  # outputs written, marked incomplete: still a failure to report
                 raise IncompleteInput(f"{stats.problem}; outputs hold only the decoded frames")
     except errors as exc:
-        record.status, record.reason = "failed", (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        record.status, record.reason = "failed", error_line(exc)
     else:
         record.status, record.frames, record.people = "done", frames, people
     record.seconds = round(time.perf_counter() - started, 3)

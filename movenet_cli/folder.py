@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .batch import FileRecord, FolderRunError, Job, RunSettings, plan_folder, process_job
+from .batch import FileRecord, FolderRunError, Job, RunSettings, error_line, plan_folder, process_job
 from .fsutil import remove_quietly
 from .manifest import MANIFEST_NAME, RunManifest, check_outputs_complete, read_manifest
 from .parallel import default_jobs, run_workers, threads_per_job, usable_cores
@@ -145,7 +145,7 @@ def run_folder(
         manifest.finish("interrupted")
         raise
     except BaseException as exc:
-        manifest.finish("aborted", error=(str(exc).strip().splitlines() or [type(exc).__name__])[0])
+        manifest.finish("aborted", error=error_line(exc))
         raise
     finally:
         bar.close()

@@ -28,7 +28,7 @@ import time
 from multiprocessing.connection import Connection, wait
 from typing import Callable, Iterator
 
-from .batch import FileRecord, FolderRunError, Job, RunSettings, process_job
+from .batch import FileRecord, FolderRunError, Job, RunSettings, error_line, process_job
 
 # (index in the run, job); outputs may be replaced: the caller has checked them
 Task = tuple[int, Job]
@@ -73,7 +73,7 @@ def _worker(conn: Connection, settings: RunSettings, threads: int, errors: tuple
         try:
             estimator = settings.make_estimator(threads=threads)
         except errors as exc:
-            conn.send(("broken", (str(exc).strip().splitlines() or [type(exc).__name__])[0]))
+            conn.send(("broken", error_line(exc)))
             return
         conn.send(("ready", None))
         while True:
@@ -179,7 +179,7 @@ def run_workers(
 
 def _stop(workers: dict) -> None:
     """Stop what is still running: SIGTERM (a clean abort in the worker), then SIGKILL."""
-    for conn, (proc, _) in workers.items():
+    for proc, _ in workers.values():
         if proc.is_alive():
             proc.terminate()
     deadline = time.monotonic() + _STOP_TIMEOUT_S

@@ -33,7 +33,7 @@ import socket
 from pathlib import Path
 from typing import Iterator
 
-from .batch import FileRecord, FolderRunError, Job, RunSettings, process_job
+from .batch import FileRecord, FolderRunError, Job, RunSettings, error_line, process_job
 from .parallel import Task, usable_cores
 
 MAX_RETRIES = 3
@@ -74,7 +74,7 @@ def process_on_worker(settings: RunSettings, job: Job, cwd: str) -> FileRecord:
         if estimator is None:
             estimator = _ESTIMATORS[settings] = settings.make_estimator(threads=1)
     except Exception as exc:  # noqa: BLE001 - recorded as this file's failure
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        reason = error_line(exc)
         record = FileRecord(job.input, job.kind, job.outputs, status="failed", reason=reason)
         record.worker = f"{socket.gethostname()}:{os.getpid()}"
         return record
@@ -124,7 +124,7 @@ def run_ray(
             # "local" starts a private instance, never joining a `ray start` cluster by accident
             ray.init(address=address or "local", **options)
         except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; the user needs one line
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            reason = error_line(exc)
             raise RayEngineError(f"cannot start Ray{f' at {address}' if address else ''}: {reason}") from None
         finally:
             _restore(handlers)  # Ray's own SIGTERM handler would exit without recording the run
@@ -146,7 +146,7 @@ def run_ray(
                 try:
                     record = ray.get(ref)
                 except ray.exceptions.RayError as exc:
-                    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    reason = error_line(exc)
                     record = FileRecord(job.input, job.kind, job.outputs, status="failed", reason=f"Ray: {reason}")
                 yield index, record
     finally:
