@@ -32,7 +32,7 @@ from typing import Callable
 
 from .batch import FileRecord, FolderRunError, Job, RunSettings, error_line, plan_folder, process_job
 from .fsutil import remove_quietly
-from .manifest import MANIFEST_NAME, RunManifest, check_outputs_complete, read_manifest
+from .manifest import MANIFEST_NAME, RunManifest, check_outputs_complete, count_statuses, read_manifest
 from .parallel import default_jobs, run_workers, threads_per_job, usable_cores
 from .pipeline import OutputExistsError, check_outputs
 
@@ -49,7 +49,7 @@ class FolderRun:
 
     @property
     def counts(self) -> dict[str, int]:
-        return {s: sum(r.status == s for r in self.records) for s in ("done", "failed", "skipped", "pending")}
+        return count_statuses(self.records)
 
     @property
     def failed(self) -> list[FileRecord]:
@@ -129,7 +129,9 @@ def run_folder(
         for record in records:
             if record.status != "pending" and on_record:
                 on_record(record)
-        if engine == "ray":
+        if not tasks:
+            results = (item for item in ())  # everything skipped or refused: no engine to start
+        elif engine == "ray":
             results = _ray().run_ray(tasks, settings, address=address, in_dir=in_dir, out_dir=out_dir)
         elif jobs > 1:
             results = run_workers(tasks, settings, jobs=jobs, errors=errors, on_frames=bar.frames)
@@ -206,8 +208,6 @@ def _decide(job: Job, settings: RunSettings, *, overwrite: bool, skip_existing: 
 
 def _run_here(tasks, settings: RunSettings, *, progress: bool, errors):
     """The single-process engine: one estimator, one file after another, a bar per file."""
-    if not tasks:
-        return
     estimator = settings.make_estimator()
     for index, job in tasks:
         yield index, process_job(estimator, job, settings, overwrite=True, progress=progress, errors=errors)

@@ -130,6 +130,11 @@ def _csv_problem(path: Path, people: int) -> str | None:
     return None
 
 
+def count_statuses(records: list[FileRecord]) -> dict[str, int]:
+    """How many records have each status."""
+    return {status: sum(r.status == status for r in records) for status in STATUSES}
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -192,7 +197,7 @@ class RunManifest:
         self.write()
 
     def counts(self) -> dict[str, int]:
-        return {status: sum(r.status == status for r in self.records) for status in STATUSES}
+        return count_statuses(self.records)
 
     def to_dict(self) -> dict[str, Any]:
         running = self.status == "running"
