@@ -114,15 +114,18 @@ def run_ray(
     ray = _import_ray()
     started_here = not ray.is_initialized()
     if started_here:
-        options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+        options = dict(log_to_driver=False, logging_level=logging.ERROR)
         if address is None:  # workers of a local instance inherit this environment
-            options.update(num_cpus=usable_cores(), object_store_memory=_OBJECT_STORE_BYTES)
+            options.update(num_cpus=usable_cores(), object_store_memory=_OBJECT_STORE_BYTES, include_dashboard=False)
         elif _forwarded_env():
             options.update(runtime_env={"env_vars": _forwarded_env()})
+        _check_reachable(address)
         handlers = _signal_handlers()
         try:
             # "local" starts a private instance, never joining a `ray start` cluster by accident
             ray.init(address=address or "local", **options)
+        except SystemExit:  # Ray's SIGTERM handler, while it starts: the user stopped the run
+            raise KeyboardInterrupt from None
         except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; the user needs one line
             reason = error_line(exc)
             raise RayEngineError(f"cannot start Ray{f' at {address}' if address else ''}: {reason}") from None
@@ -156,6 +159,19 @@ def run_ray(
             ray.wait(list(refs), num_returns=len(refs), timeout=_CANCEL_WAIT_S)
         if started_here:
             ray.shutdown()
+
+
+def _check_reachable(address: str | None, timeout: float = 5.0) -> None:
+    """Fail in seconds, not after Ray's minutes of retries, when HOST:PORT does not answer."""
+    if address is None or address in ("auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise RayEngineError(f"{address}: not a Ray address (auto, HOST:PORT or ray://HOST:PORT)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise RayEngineError(f"cannot reach Ray at {address} ({exc.strerror or exc})") from None
 
 
 def _signal_handlers() -> dict:

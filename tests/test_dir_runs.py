@@ -176,6 +176,17 @@ def test_unwritable_output_folder_fails_early(tmp_path, footage):
     assert len(lines) == 1 and "not writable" in lines[0] and str(blocker) in lines[0]
 
 
+@needs_ray
+def test_unreachable_ray_cluster_fails_in_one_line(tmp_path, footage):
+    out = tmp_path / "out"
+    result = run_movenet("dir", footage, "-o", out, "--engine", "ray", "--address", "127.0.0.1:1", timeout=60)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1 and len(lines) == 1 and "cannot reach Ray at 127.0.0.1:1" in lines[0], result.stderr
+    manifest = _manifest(out)
+    assert manifest["status"] == "aborted" and "127.0.0.1:1" in manifest["error"]
+    assert manifest["counts"]["pending"] == 4
+
+
 def test_ray_workers_check_they_see_the_folders(tmp_path):
     from movenet_cli.ray_engine import check_storage
 
