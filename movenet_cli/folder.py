@@ -234,6 +234,7 @@ class _Progress:
                 file=sys.stderr,
                 dynamic_ncols=True,
                 mininterval=0.1 if interactive else 10.0,
+                delay=1.0,  # a run that stops at once shows its error, not an empty bar
             )
             self._every = 0.5 if interactive else 10.0
 
