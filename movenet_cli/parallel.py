@@ -72,7 +72,7 @@ def _worker(conn: Connection, settings: RunSettings, threads: int, errors: tuple
     try:
         try:
             estimator = settings.make_estimator(threads=threads)
-        except errors as exc:
+        except Exception as exc:  # noqa: BLE001 - every file would fail the same way: stop the run
             conn.send(("broken", error_line(exc)))
             return
         conn.send(("ready", None))
@@ -121,6 +121,7 @@ def run_workers(
     threads = threads or threads_per_job(jobs)
     queue = list(reversed(tasks))
     workers: dict[Connection, tuple[mp.process.BaseProcess, Task | None]] = {}
+    ready: set[Connection] = set()  # workers that have loaded the model
 
     def start_worker() -> None:
         parent, child = ctx.Pipe()
@@ -156,6 +157,10 @@ def run_workers(
                     proc.join(_STOP_TIMEOUT_S)
                     workers.pop(conn)
                     conn.close()
+                    if conn not in ready:
+                        raise WorkerSetupError(
+                            f"a worker process died while loading the model (exit code {proc.exitcode})"
+                        ) from None
                     if task is not None:
                         _, job = task
                         record = FileRecord(job.input, job.kind, job.outputs, status="failed")
@@ -172,6 +177,7 @@ def run_workers(
                     continue
                 if kind == "done":
                     yield payload
+                ready.add(conn)
                 hand_out(conn)
     finally:
         _stop(workers)
