@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -92,10 +93,11 @@ def run_folder(
     if not plan:
         raise FolderRunError(f"{in_dir}: no images or videos found")
     _prepare_out_dir(out_dir, resuming=skip_existing or overwrite)
-    if skip_existing and not _same_frames(read_manifest(out_dir), settings):
+    changed = _changed_options(read_manifest(out_dir), settings) if skip_existing else []
+    if changed:
         if not overwrite:
             raise FolderRunError(
-                f"{out_dir / MANIFEST_NAME}: the earlier run selected other frames (--start/--end/--every); "
+                f"{out_dir / MANIFEST_NAME}: the earlier run used other {' and '.join(changed)}; "
                 "resume with the same options, or pass --overwrite to redo every file"
             )
         skip_existing = False  # nothing of the earlier run can be kept
@@ -177,12 +179,22 @@ def _prepare_out_dir(out_dir: Path, *, resuming: bool) -> None:
         )
 
 
-def _same_frames(previous: dict | None, settings: RunSettings) -> bool:
-    """Whether an earlier run (its manifest) processed the frames these settings select."""
-    if previous is None or not isinstance(previous.get("settings"), dict):
-        return True  # nothing to compare with; the outputs themselves are still checked
-    keys = ("start", "end", "every")
-    return all(previous["settings"].get(key) == getattr(settings, key) for key in keys)
+def _changed_options(previous: dict | None, settings: RunSettings) -> list[str]:
+    """The options that the JSON outputs do not record and that differ from an earlier run's manifest.
+
+    Frame selection and tracking/smoothing change every file's results; the model and
+    thresholds are checked per file (:func:`~movenet_cli.manifest.check_outputs_complete`).
+    """
+    before = previous.get("settings") if isinstance(previous, dict) else None
+    if not isinstance(before, dict):
+        return []  # nothing to compare with; the outputs themselves are still checked
+    now = settings.as_dict()
+    changed = []
+    if any(before.get(key) != now[key] for key in ("start", "end", "every")):
+        changed.append("--start/--end/--every")
+    if json.loads(json.dumps(before.get("quality"))) != json.loads(json.dumps(now["quality"])):
+        changed.append("tracking/smoothing options")
+    return changed
 
 
 def _decide(job: Job, settings: RunSettings, *, overwrite: bool, skip_existing: bool) -> FileRecord | None:

@@ -61,11 +61,11 @@ def check_outputs_complete(job: Job, settings: RunSettings) -> Completeness:
 
     Complete means: every output exists; the JSON parses, is schema ``movenet/1``,
     says ``"complete": true`` and has ``frame_count`` frame entries; it was made by
-    the same model, thresholds and MultiPose input size (and backend, unless
-    ``auto``); the annotated video has that many frames (an annotated image opens);
-    the CSV has the header and one row per person in the JSON. The frame selection
-    (``start``, ``end``, ``every``) is not in the JSON: :func:`movenet_cli.folder.run_folder`
-    compares it with the earlier run's manifest.
+    the same model, refinement, thresholds and MultiPose input size (and backend,
+    unless ``auto``); the annotated video has that many frames (an annotated image
+    opens); the CSV has the header and one row per person in the JSON. The frame
+    selection and the tracking/smoothing options are not all in the JSON:
+    :func:`movenet_cli.folder.run_folder` compares them with the earlier run's manifest.
     """
     outputs = job.outputs
     missing = [p for p in outputs.paths() if not p.is_file()]
@@ -83,6 +83,8 @@ def check_outputs_complete(job: Job, settings: RunSettings) -> Completeness:
     if not ok:
         return Completeness(False, f"{outputs.json} is incomplete")
     wanted = {"name": settings.model, "threshold": settings.threshold, "min_pose_score": settings.min_pose_score}
+    if settings.refine is not None or model.get("refine") is not None:
+        wanted["refine"] = settings.refine
     if settings.backend != "auto":
         wanted["backend"] = settings.backend
     labels = {"name": "model"}

@@ -153,10 +153,11 @@ def test_an_earlier_run_is_not_replaced_silently(sequential, tmp_path, footage):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and MANIFEST_NAME in lines[0] and "--skip-existing" in lines[0]
     assert _manifest(out) == _manifest(sequential)
-    result = run_movenet("dir", footage, "-o", out, "--end", "2", "--skip-existing")  # other frames
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.returncode == 1 and len(lines) == 1 and "--end" in lines[0], result.stderr
-    assert _manifest(out) == _manifest(sequential)
+    for other, named in [(["--end", "2"], "--end"), (["--end", END, "--no-smooth"], "smoothing")]:
+        result = run_movenet("dir", footage, "-o", out, "--skip-existing", *other)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.returncode == 1 and len(lines) == 1 and named in lines[0], result.stderr
+        assert _manifest(out) == _manifest(sequential)
 
     # Resuming with another model leaves the earlier outputs alone and says why.
     demo = (out / "demo.mp4.json").read_bytes()
