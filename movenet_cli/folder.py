@@ -34,7 +34,7 @@ from typing import Callable
 from .batch import FileRecord, FolderRunError, Job, RunSettings, error_line, plan_folder, process_job
 from .fsutil import remove_quietly
 from .manifest import MANIFEST_NAME, RunManifest, check_outputs_complete, count_statuses, read_manifest
-from .parallel import default_jobs, run_workers, threads_per_job, usable_cores
+from .parallel import default_jobs, run_workers, threads_per_job
 from .pipeline import OutputExistsError, check_outputs
 
 ENGINES = ("local", "ray")
@@ -115,7 +115,7 @@ def run_folder(
         engine_info = {"name": "ray", "address": address or "local", "max_retries": _ray().MAX_RETRIES}
     else:
         jobs = min(jobs or default_jobs(len(tasks)), max(1, len(tasks)))
-        threads = usable_cores() if jobs == 1 else threads_per_job(jobs)
+        threads = threads_per_job(jobs)
         engine_info = {"name": "local", "jobs": jobs, "threads_per_job": threads}
     manifest = RunManifest(
         out_dir,
@@ -136,9 +136,9 @@ def run_folder(
         elif engine == "ray":
             results = _ray().run_ray(tasks, settings, address=address, in_dir=in_dir, out_dir=out_dir)
         elif jobs > 1:
-            results = run_workers(tasks, settings, jobs=jobs, errors=errors, on_frames=bar.frames)
+            results = run_workers(tasks, settings, jobs=jobs, threads=threads, errors=errors, on_frames=bar.frames)
         else:
-            results = _run_here(tasks, settings, progress=progress, errors=errors)
+            results = _run_here(tasks, settings, threads=threads, progress=progress, errors=errors)
         with closing(results):
             for index, record in results:
                 manifest.update(index, record)
@@ -218,9 +218,9 @@ def _decide(job: Job, settings: RunSettings, *, overwrite: bool, skip_existing: 
     return None
 
 
-def _run_here(tasks, settings: RunSettings, *, progress: bool, errors):
+def _run_here(tasks, settings: RunSettings, *, threads: int, progress: bool, errors):
     """The single-process engine: one estimator, one file after another, a bar per file."""
-    estimator = settings.make_estimator()
+    estimator = settings.make_estimator(threads=threads)
     for index, job in tasks:
         yield index, process_job(estimator, job, settings, overwrite=True, progress=progress, errors=errors)
 
