@@ -7,8 +7,9 @@ interleaved (default, 1, 2, default, 1, 2, ...) so that a burst of load from
 elsewhere hits every configuration alike, and the best round of each is compared.
 The target: the default is at least as fast as the better of 1 and 2.
 
-    python bench/dir_jobs.py                  # 8 clips made from sample_media/, 2 rounds
-    python bench/dir_jobs.py --rounds 3 --also 3 --clips my_folder/
+    python bench/dir_jobs.py                  # 8 clips made from sample_media/, 3 rounds
+    python bench/dir_jobs.py --rounds 5 --also 3 --clips my_folder/
+    nice -n -10 python bench/dir_jobs.py      # as root on a shared machine: less noise from others
 
 The report gives the load average before and after: numbers taken while other
 work runs on the machine are noisy, so re-run on a quiet machine before trusting
@@ -71,14 +72,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=Path, help="folder of clips to use instead of 8 made from sample_media/")
     parser.add_argument("--count", type=int, default=8, help="clips to make (default 8)")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of every configuration (default 2)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every configuration (default 3)")
     parser.add_argument("--also", type=int, nargs="*", default=[], help="more --jobs values to measure")
     parser.add_argument("--model", default="multipose")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
     from movenet_cli.models.store import ModelStore
-    from movenet_cli.parallel import default_jobs, usable_cores
+    from movenet_cli.parallel import usable_cores
 
     ModelStore().ensure(args.model)  # fetch/convert outside the timed runs
     work = Path(tempfile.mkdtemp(prefix="movenet-bench-"))
@@ -123,13 +124,29 @@ def main() -> None:
             f"{label:>14}  {best[config]:7.2f}  {statistics.median(runs):8.2f}  {spread:6.1%}  "
             f"{frames / best[config]:8.1f}  {cpu:6.1f}  {cpu / statistics.median(runs):10.2f}"
         )
-    target = min(best[1], best[2])
-    verdict = "met" if best[None] <= target * 1.02 else "NOT met"
+    default = resolved["jobs"]
+    # The default runs one of the measured configurations on most machines: pool those rounds.
+    pooled = {jobs: times[jobs] + (times[None] if default == jobs else []) for jobs in (1, 2)}
+    median = {jobs: statistics.median(runs) for jobs, runs in pooled.items()}
+    fastest = min((1, 2), key=lambda jobs: median[jobs])
+    other = 2 if fastest == 1 else 1
     print(
-        f"target: default <= best of --jobs 1 and 2 ({target:.2f} s): {verdict} "
-        f"(default {best[None]:.2f} s; 2% allowed for noise; default_jobs({files}) = {default_jobs(files)})"
+        f"--jobs {fastest} is {median[other] / median[fastest] - 1:.0%} faster than --jobs {other} "
+        f"(medians over {len(pooled[fastest])} and {len(pooled[other])} rounds"
+        f"{f', the default rounds counted as --jobs {default}' if default in (1, 2) else ''})"
     )
-
+    if default in (1, 2):
+        verdict = "met" if default == fastest else "NOT met"
+        print(
+            f"target (default at least as fast as the better of --jobs 1 and 2): {verdict}: "
+            f"the default is --jobs {default} here and --jobs {fastest} is the faster"
+        )
+    else:
+        verdict = "met" if best[None] <= min(best[1], best[2]) * 1.02 else "NOT met"
+        print(
+            f"target (default at least as fast as the better of --jobs 1 and 2): {verdict}: default (--jobs "
+            f"{default}) {best[None]:.2f} s against {min(best[1], best[2]):.2f} s (best rounds, 2% allowed for noise)"
+        )
 
 if __name__ == "__main__":
     main()
