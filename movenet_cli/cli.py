@@ -488,10 +488,17 @@ def dir_(
         quality=_video_quality(**quality),
     )
     debug = click.get_current_context().find_root().params.get("debug", False)
+    finished = []
+    context = click.get_current_context()
+
+    def planned(records):
+        context.meta[_FINISHED] = (finished, len(records))  # reported if the run is interrupted
 
     def report(record):
         from tqdm import tqdm
 
+        if record.status == "done":
+            finished.append(record.input)
         if record.status == "failed":
             tqdm.write(f"movenet: error: {_describe(record.reason, record.input)}", file=sys.stderr)
         elif quiet:
@@ -515,6 +522,7 @@ def dir_(
         video=not no_video,
         image_csv=image_csv,
         progress=not quiet,
+        on_plan=planned,
         on_record=report,
         errors=_expected_errors() if debug else (Exception,),
     )

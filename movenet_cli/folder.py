@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Callable
 
 from .batch import FileRecord, FolderRunError, Job, RunSettings, error_line, plan_folder, process_job
-from .fsutil import remove_quietly
 from .manifest import MANIFEST_NAME, RunManifest, check_outputs_complete, count_statuses, read_manifest
 from .parallel import default_jobs, run_workers, threads_per_job
 from .pipeline import OutputExistsError, check_outputs
+from .preflight import prepare_folder
 
 ENGINES = ("local", "ray")
 
@@ -70,6 +70,7 @@ def run_folder(
     video: bool = True,
     image_csv: bool = False,
     progress: bool = False,
+    on_plan: Callable[[list[FileRecord]], None] | None = None,
     on_record: Callable[[FileRecord], None] | None = None,
     errors: tuple[type[BaseException], ...] = (Exception,),
 ) -> FolderRun:
@@ -78,7 +79,8 @@ def run_folder(
     ``jobs`` (local engine) is the number of files processed at once, each in its own
     worker process (default :func:`~movenet_cli.parallel.default_jobs`); ``address``
     (Ray engine) is the cluster to join, or None for a local Ray instance.
-    ``on_record`` is called once per input as its fate is known. Errors in ``errors``
+    ``on_plan`` is called once with every input's record before any is processed,
+    ``on_record`` once per input as its fate is known. Errors in ``errors``
     fail one file; others (and :class:`FolderRunError`) stop the run.
     """
     settings = settings or RunSettings()
@@ -128,6 +130,8 @@ def run_folder(
     manifest.write()
     bar = _Progress(len(tasks), enabled=progress and (engine == "ray" or jobs > 1), live_frames=engine == "local")
     try:
+        if on_plan:
+            on_plan(records)
         for record in records:
             if record.status != "pending" and on_record:
                 on_record(record)
@@ -165,13 +169,7 @@ def _ray():
 
 def _prepare_out_dir(out_dir: Path, *, resuming: bool) -> None:
     """Fail early, in one line, when the run could not record its results."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / f".movenet-probe.{os.getpid()}"
-        probe.write_bytes(b"")
-        remove_quietly(probe)
-    except OSError as exc:
-        raise FolderRunError(f"{out_dir}: output folder is not writable ({exc.strerror or exc})") from None
+    prepare_folder(out_dir)
     manifest = out_dir / MANIFEST_NAME
     if manifest.exists() and not resuming:
         raise FolderRunError(

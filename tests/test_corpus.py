@@ -256,9 +256,8 @@ def test_dir_skip_existing_resumes(tmp_path):
     assert (out / "a.jpg.json").read_text() == first  # untouched
     assert json.loads((out / "b.jpg.json").read_text())["frames"][0]["people"]
 
-    again = run_movenet("dir", src, "-o", out, "-q")  # neither flag: every output is refused
-    assert again.returncode == 1 and "Traceback" not in again.stderr
-    assert "0 done, 2 failed" in again.stderr and "--overwrite" in again.stderr
+    again = run_movenet("dir", src, "-o", out, "-q")  # neither flag: the earlier run is not replaced
+    assert_one_line(again, 1, "movenet-run.json", "--skip-existing", "--overwrite")
     assert (out / "a.jpg.json").read_text() == first
     assert hidden_files(out) == []
 
@@ -367,7 +366,7 @@ def test_ffmpeg_crash_fails_that_file_not_the_batch(tmp_path):
     assert "2 done, 1 failed" in result.stderr
     failed = [line for line in result.stderr.splitlines() if "failed:" in line]
     assert len(failed) == 1 and "hostile.mp4" in failed[0] and "crashed (SIGSEGV)" in failed[0]
-    assert files_under(out) == ["a.jpg", "a.jpg.json", "z.mp4", "z.mp4.csv", "z.mp4.json"]
+    assert files_under(out) == ["a.jpg", "a.jpg.json", "movenet-run.json", "z.mp4", "z.mp4.csv", "z.mp4.json"]
 
 
 # --------------------------------------------------------------------------
@@ -621,7 +620,8 @@ def test_sigterm_in_dir_mode_reports_the_finished_files(tmp_path, long_clip):
     shutil.copy(PORTRAIT_CLIP, src / "b.mp4")
     shutil.copy(long_clip, src / "c.mp4")
     result, children = _interrupt_when(
-        ["dir", src, "-o", out], lambda: _frames_written(out, "c.mp4") >= 30, signal.SIGTERM
+        # One file at a time, so that a.jpg and b.mp4 are done when c.mp4 is under way.
+        ["dir", src, "-o", out, "--jobs", "1"], lambda: _frames_written(out, "c.mp4") >= 30, signal.SIGTERM
     )
     assert result.returncode == 130, result.stderr
     assert "Traceback" not in result.stderr
@@ -629,7 +629,7 @@ def test_sigterm_in_dir_mode_reports_the_finished_files(tmp_path, long_clip):
     finished = [line.split("finished: ", 1)[1] for line in result.stderr.splitlines() if "  finished: " in line]
     assert finished == [str(src / "a.jpg"), str(src / "b.mp4")]
     assert "--skip-existing" in result.stderr
-    assert files_under(out) == ["a.jpg", "a.jpg.json", "b.mp4", "b.mp4.csv", "b.mp4.json"]
+    assert files_under(out) == ["a.jpg", "a.jpg.json", "b.mp4", "b.mp4.csv", "b.mp4.json", "movenet-run.json"]
     time.sleep(0.5)
     assert not any(map(_alive, children))
 

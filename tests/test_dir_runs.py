@@ -174,7 +174,7 @@ def test_unwritable_output_folder_fails_early(tmp_path, footage):
     result = run_movenet("dir", footage, "-o", blocker / "out", "--engine", "ray" if HAVE_RAY else "local")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "not writable" in lines[0] and str(blocker) in lines[0]
+    assert len(lines) == 1 and "output folder" in lines[0] and str(blocker) in lines[0]
 
 
 @needs_ray
