@@ -48,11 +48,11 @@ def usable_cores() -> int:
 def default_jobs(files: int, cores: int | None = None) -> int:
     """The ``--jobs`` default: one worker per core, never more workers than files.
 
-    Measured with ``bench/dir_jobs.py`` on 2 cores: one process keeps about 1.1-1.2
+    Measured with ``bench/dir_jobs.py`` on 2 cores: one process keeps about 1.0-1.2
     cores busy however many TFLite threads it has (decoding, drawing and encoding
     take turns with the model under the GIL), so two single-threaded workers finish
-    a folder of clips about a third sooner for the same CPU seconds. A worker holds
-    about 130 MB.
+    a folder of clips sooner (0-60% in noisy runs) for the same CPU seconds. A
+    worker holds about 130 MB.
     """
     cores = cores or usable_cores()
     return max(1, min(cores, files))
