@@ -10,7 +10,7 @@ OUT    ?= out
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,ray]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -19,7 +19,7 @@ models: $(STAMP)
 	$(BIN)/movenet models fetch
 
 demo: models
-	$(BIN)/movenet video sample_media/demo_clip.mp4 -o $(OUT)/demo_clip.mp4 --overwrite
+	$(BIN)/movenet video sample_media/demo_clip.mp4 -o $(OUT)/demo_clip.mp4 --input-size 384 --overwrite
 	$(BIN)/movenet image sample_media/person.jpg -o $(OUT)/person.jpg --csv --overwrite
 	@echo
 	@echo "Outputs are in $(OUT)/:"

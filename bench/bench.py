@@ -55,6 +55,7 @@ from movenet_cli.estimator import FrameResult, Pose  # noqa: E402
 from movenet_cli.models.runners import default_threads  # noqa: E402
 from movenet_cli.pipeline import Outputs, _open_sinks  # noqa: E402
 from movenet_cli.preprocess import letterbox_samples  # noqa: E402
+from movenet_cli.quality import VideoQuality  # noqa: E402
 
 S2D_REQUIREMENT = "sports2d==0.8.34"
 S2D_MEMBER = "Sports2D/Demo/demo.mp4"
@@ -237,15 +238,16 @@ def stage_decode(clip: Path, est: PoseEstimator, pixels: bool = False) -> Callab
 
 
 def stage_infer(est: PoseEstimator, tensors: np.ndarray, box, frames: int) -> Callable[[], int]:
-    """What the pipeline's inference thread does: model calls on batches of ``est.batch_size`` frames
-    and the decoding of their outputs."""
+    """What the pipeline's inference thread does: model calls on batches of ``est.batch_size``
+    frames, then each frame's people in order (decoding, tracking, smoothing)."""
     size = est.batch_size
 
     def run() -> int:
+        process = VideoQuality().start(est, box.src_w, box.src_h)
         for start in range(0, frames, size):
             picks = [(start + k) % len(tensors) for k in range(min(size, frames - start))]
-            for raw in est.infer(tensors[picks]):
-                est.decode(raw, box)
+            for j, raw in enumerate(est.infer(tensors[picks])):
+                process.finish(tensors[picks[j]], raw, box, (start + j) / 30)  # times in order, as in a video
         return frames
 
     return run

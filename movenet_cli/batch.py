@@ -5,22 +5,46 @@ keep their file name; annotated videos are ``NAME.mp4`` for ``NAME.mp4`` inputs 
 ``NAME.EXT.mp4`` otherwise; data files are the input's full name plus ``.json`` /
 ``.csv``. So ``a.jpg`` and ``a.png`` in one folder never write the same file.
 
+Every engine (one process, worker processes, Ray) runs each file through
+:func:`process_job` and gets back a :class:`FileRecord`; :mod:`movenet_cli.folder`
+drives a whole folder run.
+
 Example::
 
     jobs = plan_folder("footage", "out")
-    summary = run_jobs(estimator, jobs, overwrite=False)
-    print(summary.done, summary.failed)
+    settings = RunSettings("multipose")
+    estimator = settings.make_estimator()
+    for job in jobs:
+        record = process_job(estimator, job, settings)
+        print(record.input, record.status, record.reason or "")
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import socket
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from . import media
-from .pipeline import Outputs, RunStats, check_outputs, process_image, process_video
+from .fsutil import remove_partials
+from .pipeline import Outputs, check_outputs, process_image, process_video
+from .quality import VideoQuality
+
+
+def error_line(exc: BaseException) -> str:
+    """The first line of an error's message (its type name if it has none): what a record keeps."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+class FolderRunError(Exception):
+    """A folder run cannot start or go on (one-line reason); single files fail on their own."""
+
+
+class IncompleteInput(media.MediaError):
+    """A video that decoded only in part; its outputs exist and say ``"complete": false``."""
 
 
 @dataclass
@@ -32,11 +56,102 @@ class Job:
     outputs: Outputs
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """How every file of a folder run is processed: the model and the video options.
+
+    Plain values only, so a settings object travels to worker processes and Ray tasks.
+
+    Example::
+
+        settings = RunSettings("lightning", end=2.0)
+        estimator = settings.make_estimator(threads=1)
+    """
+
+    model: str = "multipose"
+    backend: str = "auto"
+    threshold: float = 0.3
+    min_pose_score: float = 0.25
+    input_size: int = 256
+    refine: str | None = None
+    start: float | None = None
+    end: float | None = None
+    every: int = 1
+    preset: str = "veryfast"
+    crf: int = 23
+    quality: VideoQuality = field(default_factory=VideoQuality)
+
+    def make_estimator(self, threads: int | None = None, store=None):
+        from .estimator import PoseEstimator
+
+        return PoseEstimator(
+            self.model,
+            backend=self.backend,
+            threshold=self.threshold,
+            min_pose_score=self.min_pose_score,
+            input_size=self.input_size,
+            refine=self.refine,
+            threads=threads,
+            store=store,
+        )
+
+    def video_options(self) -> dict:
+        return dict(
+            start=self.start, end=self.end, every=self.every, preset=self.preset, crf=self.crf, quality=self.quality
+        )
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
 @dataclass
-class Summary:
-    done: list[Path] = field(default_factory=list)
-    failed: list[tuple[Path, str]] = field(default_factory=list)
-    skipped: list[Path] = field(default_factory=list)
+class FileRecord:
+    """What happened to one input: ``status`` is done, failed (with ``reason``), skipped or pending."""
+
+    input: Path
+    kind: str
+    outputs: Outputs
+    status: str = "pending"
+    reason: str | None = None
+    frames: int | None = None
+    people: int | None = None
+    seconds: float | None = None
+    worker: str | None = None  # host:pid that processed it
+
+
+def process_job(
+    estimator,
+    job: Job,
+    settings: RunSettings,
+    *,
+    overwrite: bool = False,
+    progress: bool = False,
+    on_result: Callable | None = None,
+    errors: tuple[type[BaseException], ...] = (Exception,),
+) -> FileRecord:
+    """Process one input; an error in ``errors`` becomes a failed record instead of an exception."""
+    record = FileRecord(job.input, job.kind, job.outputs, worker=f"{socket.gethostname()}:{os.getpid()}")
+    started = time.perf_counter()
+    try:
+        check_outputs([job.input], job.outputs, overwrite=overwrite)
+        for path in job.outputs.paths():
+            remove_partials(path)  # left by an earlier attempt that was killed
+        if job.kind == "image":
+            result = process_image(estimator, job.input, job.outputs)
+            frames, people = 1, len(result.people)
+        else:
+            stats = process_video(
+                estimator, job.input, job.outputs, progress=progress, on_result=on_result, **settings.video_options()
+            )
+            frames, people = stats.frames, stats.people
+            if not stats.complete:  # outputs written, marked incomplete: still a failure to report
+                raise IncompleteInput(f"{stats.problem}; outputs hold only the decoded frames")
+    except errors as exc:
+        record.status, record.reason = "failed", error_line(exc)
+    else:
+        record.status, record.frames, record.people = "done", frames, people
+    record.seconds = round(time.perf_counter() - started, 3)
+    return record
 
 
 def media_kind(path: Path) -> str | None:
@@ -86,38 +201,3 @@ def _check_unique(jobs: list[Job]) -> None:
             other = seen.setdefault(out, job.input)
             if other != job.input:
                 raise ValueError(f"{job.input} and {other} would both write {out}")
-
-
-def run_jobs(
-    estimator,
-    jobs: list[Job],
-    *,
-    overwrite: bool = False,
-    skip_existing: bool = False,
-    video_options: dict | None = None,
-    on_done: Callable[[Job, RunStats | None, str | None], None] | None = None,
-    errors: tuple[type[BaseException], ...] = (Exception,),
-) -> Summary:
-    """Process every job; a failing file is recorded and the others go on."""
-    summary = Summary()
-    for job in jobs:
-        if skip_existing and all(p.exists() for p in job.outputs.paths()):
-            summary.skipped.append(job.input)
-            continue
-        try:
-            check_outputs([job.input], job.outputs, overwrite=overwrite or skip_existing)
-            if job.kind == "image":
-                result = process_image(estimator, job.input, job.outputs)
-                stats = RunStats(1, 0.0, len(result.people))
-            else:
-                stats = process_video(estimator, job.input, job.outputs, **(video_options or {}))
-        except errors as exc:
-            reason = str(exc) or type(exc).__name__
-            summary.failed.append((job.input, reason))
-            if on_done:
-                on_done(job, None, reason)
-            continue
-        summary.done.append(job.input)
-        if on_done:
-            on_done(job, stats, None)
-    return summary

@@ -17,6 +17,8 @@ from . import __version__
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
+# Context key: (files finished so far, files planned), for commands that report them when interrupted.
+_FINISHED = "movenet.finished"
 
 
 class Failure(Exception):
@@ -31,15 +33,34 @@ def _describe(exc: BaseException, path: Path | str | None = None) -> str:
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
+    from .batch import FolderRunError
     from .media import MediaError
     from .models.store import ModelStoreError
     from .pipeline import OutputExistsError
+    from .preflight import PreflightError
 
-    return (MediaError, ModelStoreError, OutputExistsError, OSError, ValueError, Failure)
+    return (
+        MediaError, ModelStoreError, OutputExistsError, PreflightError, FolderRunError, OSError, ValueError, Failure
+    )
 
 
 def _fail(message: str) -> None:
     click.echo(f"movenet: error: {message}", err=True)
+
+
+def _incomplete(path: Path, problem: str | None) -> str:
+    return (
+        f"{path}: {problem}; the outputs hold only those frames (JSON \"complete\": false); "
+        "re-copy or re-export the file to get the rest"
+    )
+
+
+def _report_interrupted(finished: list[Path], total: int) -> None:
+    """What an interrupted `dir` run leaves: the finished files; the one in progress wrote nothing."""
+    click.echo(f"movenet: interrupted: {len(finished)} of {total} files finished before it", err=True)
+    for path in finished:
+        click.echo(f"  finished: {path}", err=True)
+    click.echo("  the file in progress left no output; run again with --skip-existing to resume", err=True)
 
 
 def handle_errors(fn):
@@ -53,12 +74,23 @@ def handle_errors(fn):
         except KeyboardInterrupt:
             if debug:
                 raise
-            _fail("interrupted")
+            finished = click.get_current_context().meta.get(_FINISHED)
+            if finished is not None:
+                _report_interrupted(*finished)
+            else:
+                _fail("interrupted")
             sys.exit(EXIT_INTERRUPTED)
         except _expected_errors() as exc:
             if debug:
                 raise
             _fail(_describe(exc))
+            sys.exit(EXIT_FAILED)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # usage errors: Click prints them and exits 2
+        except Exception as exc:  # a bug: still one line, the traceback is behind --debug
+            if debug:
+                raise
+            _fail(f"unexpected {type(exc).__name__}: {_describe(exc)} (run with --debug for the traceback)")
             sys.exit(EXIT_FAILED)
 
     return wrapper
@@ -72,6 +104,13 @@ def _sigterm_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, raise_interrupt)
     except ValueError:  # not the main thread (e.g. under a test runner's thread)
         pass
+
+
+def _with_options(fn, options):
+    """Apply click options so that they appear in --help in the order listed."""
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
 
 
 def estimator_options(fn):
@@ -114,18 +153,15 @@ def estimator_options(fn):
             help="MultiPose: larger side of the model input (a multiple of 32).",
         ),
         click.option(
-            "--threads",
-            type=click.IntRange(min=1),
+            "--refine",
+            type=click.Choice(["thunder", "lightning"]),
             default=None,
-            help="TFLite inference threads [default: every core; one fewer while an MP4 is encoded, leaving "
-            "that core to ffmpeg].",
+            help="MultiPose: re-estimate each person on a crop with this SinglePose model (slower, more accurate).",
         ),
         click.option("--overwrite", is_flag=True, help="Replace output files that already exist."),
         click.option("--quiet", "-q", is_flag=True, help="No progress bars or per-file lines."),
     ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+    return _with_options(fn, options)
 
 
 def video_options(fn):
@@ -151,37 +187,92 @@ def video_options(fn):
         click.option(
             "--crf", type=click.IntRange(0, 51), default=23, show_default=True, help="x264 quality (lower is better)."
         ),
+    ]
+    return _with_options(fn, options)
+
+
+def quality_options(fn):
+    """Tracking and smoothing across the frames of a video (see movenet_cli.quality)."""
+    options = [
+        click.option(
+            "--tracker",
+            type=click.Choice(["box", "keypoints", "none"]),
+            default="box",
+            show_default=True,
+            help="How MultiPose people keep their ids across frames: box IoU, keypoint similarity (OKS), "
+            "or none (ids are the rank in each frame, nothing is smoothed).",
+        ),
+        click.option(
+            "--max-tracks", type=click.IntRange(min=1), default=18, show_default=True, help="Most people tracked at once."
+        ),
+        click.option(
+            "--max-age",
+            type=click.FloatRange(min=0, min_open=True),
+            default=1000,
+            show_default=True,
+            help="Milliseconds a person may go unseen and keep their id.",
+        ),
+        click.option(
+            "--min-similarity",
+            type=click.FloatRange(0, 1),
+            default=None,
+            help="Least similarity to keep an id [default: 0.15 for box, 0.2 for keypoints].",
+        ),
+        click.option("--no-smooth", is_flag=True, help="Do not smooth keypoints over time (One-Euro filter)."),
+    ]
+    return _with_options(fn, options)
+
+
+def runner_options(fn):
+    """How the model runs over the frames of a video."""
+    options = [
+        click.option(
+            "--threads",
+            type=click.IntRange(min=1),
+            default=None,
+            help="TFLite inference threads [default: every core; one fewer while an MP4 is encoded, leaving "
+            "that core to ffmpeg].",
+        ),
         click.option(
             "--batch-size",
             type=click.IntRange(1, 64),
             default=None,
-            help="Frames per model call [default: as many as --threads]. MoveNet takes one frame at a time, so "
-            "TFLite runs a batch on up to --threads interpreters side by side, sharing the threads. The default, one "
-            "thread per frame, outran one interpreter on every thread (1) with --no-video on 2 cores; see "
-            "bench/REPORT.md. TensorFlow runs a batch frame by frame.",
+            help="Frames per model call [default: as many as --threads, or 1 where each frame's input depends on "
+            "the last result, as when SinglePose follows the person]. MoveNet takes one frame at a time, so TFLite "
+            "runs a batch on up to --threads interpreters side by side, sharing the threads; with --no-video on "
+            "2 cores this outran one interpreter on every thread (bench/REPORT.md). TensorFlow runs a batch frame "
+            "by frame.",
         ),
     ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+    return _with_options(fn, options)
 
 
-def _make_estimator(model, backend, threshold, min_pose_score, input_size, threads=None, batch_size=1, encoding=False):
-    """The estimator for a command; videos get ``batch_size`` None: one frame per inference thread."""
-    from .estimator import PoseEstimator
-    from .models.runners import default_threads
+def _video_quality(tracker, max_tracks, max_age, min_similarity, no_smooth):
+    from .quality import VideoQuality
 
+    return VideoQuality(
+        tracker=None if tracker == "none" else tracker,
+        max_tracks=max_tracks,
+        max_age=max_age,
+        min_similarity=min_similarity,
+        smooth=not no_smooth,
+    )
+
+
+def _check_model_options(model, input_size, refine) -> None:
     if input_size % 32:
         raise click.BadParameter(f"{input_size} is not a multiple of 32", param_hint="--input-size")
-    threads = threads or default_threads(encoding=encoding)
+    if refine is not None and model != "multipose":
+        raise click.BadParameter("refines MultiPose people; use it with --model multipose", param_hint="--refine")
+
+
+def _make_estimator(model, backend, threshold, min_pose_score, input_size, refine=None, threads=None, batch_size=1):
+    from .estimator import PoseEstimator
+
+    _check_model_options(model, input_size, refine)
     return PoseEstimator(
-        model,
-        backend=backend,
-        threshold=threshold,
-        min_pose_score=min_pose_score,
-        input_size=input_size,
-        threads=threads,
-        batch_size=batch_size or threads,
+        model, backend=backend, threshold=threshold, min_pose_score=min_pose_score, input_size=input_size,
+        refine=refine, threads=threads, batch_size=batch_size,
     )
 
 
@@ -198,7 +289,8 @@ def cli(debug: bool) -> None:
 
 
 @cli.command()
-@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+# readable=False: an unreadable input is a failed input (exit 1, see preflight), not a usage error.
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option(
     "--output",
     "-o",
@@ -209,10 +301,11 @@ def cli(debug: bool) -> None:
 @click.option("--csv", "write_csv", is_flag=True, help="Also write a CSV beside each JSON.")
 @estimator_options
 @handle_errors
-def image(images, output, write_csv, model, backend, threshold, min_pose_score, input_size, threads, overwrite, quiet):
+def image(images, output, write_csv, model, backend, threshold, min_pose_score, input_size, refine, overwrite, quiet):
     """Estimate poses on images: annotated image plus JSON (and CSV with --csv)."""
     from .media import IMAGE_EXTENSIONS
     from .pipeline import Outputs, check_outputs, process_image
+    from .preflight import check_input, prepare_output_dirs
 
     single = len(images) == 1 and output.suffix.lower() in IMAGE_EXTENSIONS
     plans = []
@@ -226,37 +319,41 @@ def image(images, output, write_csv, model, backend, threshold, min_pose_score, 
         plans.append((path, Outputs(target, data(".json"), data(".csv") if write_csv else None)))
     seen = set()
     for path, outs in plans:
-        if not path.is_file():
-            raise Failure(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+        check_input(path)
         check_outputs([p for p, _ in plans], outs, overwrite=overwrite)
         for out in outs.paths():
             if out in seen:
                 raise Failure(f"{path}: output {out} is also written for another input; use separate runs")
             seen.add(out)
-    estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size, threads)
+    prepare_output_dirs(seen)
+    estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size, refine)
     failed = 0
     for path, outs in plans:
         try:
             result = process_image(estimator, path, outs)
-        except _expected_errors() as exc:
+        except Exception as exc:  # one image's failure, whatever it is, never stops the others
             if click.get_current_context().find_root().params.get("debug"):
                 raise
             _fail(_describe(exc, path))
             failed += 1
             continue
         if not quiet:
-            click.echo(f"{path}: {len(result.people)} people -> {', '.join(map(str, outs.paths()))}", err=True)
+            n = len(result.people)
+            click.echo(f"{path}: {n} {'person' if n == 1 else 'people'} -> {', '.join(map(str, outs.paths()))}", err=True)
     if failed:
         sys.exit(EXIT_FAILED)
 
 
 @cli.command()
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("source", type=click.Path(path_type=Path, readable=False))
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Annotated MP4 (JSON and CSV go beside it).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the JSON here instead.")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), help="Write the CSV here instead.")
 @click.option("--no-video", is_flag=True, help="Write only the keypoint data, no annotated video.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), help="Also write a PNG summary of the run here.")
 @video_options
+@runner_options
+@quality_options
 @estimator_options
 @handle_errors
 def video(
@@ -265,43 +362,54 @@ def video(
     json_path,
     csv_path,
     no_video,
+    plot_path,
     start,
     end,
     every,
     preset,
     crf,
+    threads,
     batch_size,
     model,
     backend,
     threshold,
     min_pose_score,
     input_size,
-    threads,
+    refine,
     overwrite,
     quiet,
+    **quality,
 ):
-    """Estimate poses on a video: annotated H.264 MP4 plus per-frame JSON and CSV."""
-    from .pipeline import Outputs, check_outputs, process_video
+    """Estimate poses on a video: annotated H.264 MP4 plus per-frame JSON and CSV.
 
-    if output is None and not (no_video and (json_path or csv_path)):
-        raise click.UsageError("give --output/-o (or --no-video with --json/--csv)")
+    People keep their ids across frames and keypoints are smoothed over time; SinglePose
+    models follow the person with a crop.
+    """
+    from .models.runners import default_threads
+    from .pipeline import Outputs, check_outputs, process_video
+    from .preflight import check_input, prepare_output_dirs
+
+    if output is None and not (no_video and (json_path or csv_path or plot_path)):
+        raise click.UsageError("give --output/-o (or --no-video with --json/--csv/--plot)")
     if output is not None and output.suffix.lower() != ".mp4" and not no_video:
         raise click.BadParameter(f"{output} must end in .mp4", param_hint="--output")
     if start is not None and end is not None and end <= start:
         raise click.BadParameter("--end must be after --start", param_hint="--end")
+    if plot_path is not None and plot_path.suffix.lower() != ".png":
+        raise click.BadParameter(f"{plot_path} must end in .png", param_hint="--plot")
     outputs = Outputs(
         None if no_video else output,
         json_path or (output.with_suffix(".json") if output is not None else None),
         csv_path or (output.with_suffix(".csv") if output is not None else None),
+        plot_path,
     )
-    if not source.exists():
-        raise Failure(f"{source}: no such file")
-    if source.is_dir():
-        raise Failure(f"{source}: is a folder; use `movenet dir` for folders")
+    check_input(source)
     check_outputs([source], outputs, overwrite=overwrite)
-    estimator = _make_estimator(
-        model, backend, threshold, min_pose_score, input_size, threads, batch_size, encoding=outputs.media is not None
-    )
+    prepare_output_dirs(outputs.paths())
+    video_quality = _video_quality(**quality)
+    threads = threads or default_threads(encoding=outputs.media is not None)
+    batch_size = batch_size or (threads if video_quality.batches(model) else 1)
+    estimator = _make_estimator(model, backend, threshold, min_pose_score, input_size, refine, threads, batch_size)
     try:
         stats = process_video(
             estimator,
@@ -313,9 +421,13 @@ def video(
             preset=preset,
             crf=crf,
             progress=not quiet,
+            quality=video_quality,
         )
     except _expected_errors() as exc:
         raise Failure(_describe(exc, source)) from exc
+    if not stats.complete:
+        click.echo(f"movenet: warning: {_incomplete(source, stats.problem)}", err=True)
+        sys.exit(EXIT_FAILED)
     if not quiet:
         click.echo(
             f"{source}: {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps) -> "
@@ -329,8 +441,28 @@ def video(
 @click.option("--output", "-o", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False))
 @click.option("--no-video", is_flag=True, help="For videos, write only the keypoint data.")
 @click.option("--csv", "image_csv", is_flag=True, help="Also write CSV for images (videos always get one).")
-@click.option("--skip-existing", is_flag=True, help="Skip inputs whose outputs are all there (resume a run).")
+@click.option(
+    "--skip-existing",
+    is_flag=True,
+    help="Resume: skip inputs whose outputs are complete (checked, not just present); redo the rest.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Files processed at once, each in its own worker process [default: one per core].",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: this machine; ray: one Ray task per file (pip install 'movenet-cli[ray]').",
+)
+@click.option("--address", default=None, help="Ray cluster to join (e.g. auto, HOST:6379); default: a local instance.")
 @video_options
+@quality_options
 @estimator_options
 @handle_errors
 def dir_(
@@ -339,55 +471,136 @@ def dir_(
     no_video,
     image_csv,
     skip_existing,
+    jobs,
+    engine,
+    address,
     start,
     end,
     every,
     preset,
     crf,
-    batch_size,
     model,
     backend,
     threshold,
     min_pose_score,
     input_size,
-    threads,
+    refine,
     overwrite,
     quiet,
+    **quality,
 ):
-    """Process every image and video under IN_DIR, mirroring outputs under OUT_DIR."""
-    from .batch import plan_folder, run_jobs
+    """Process every image and video under IN_DIR, mirroring outputs under OUT_DIR.
 
-    jobs = plan_folder(in_dir, out_dir, video=not no_video, image_csv=image_csv)
-    if not jobs:
-        raise Failure(f"{in_dir}: no images or videos found")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    estimator = _make_estimator(
-        model, backend, threshold, min_pose_score, input_size, threads, batch_size, encoding=not no_video
+    Every run writes OUT_DIR/movenet-run.json: each input's status, outputs, frame
+    counts and timings, and the settings used.
+    """
+    from .batch import RunSettings
+    from .folder import run_folder
+
+    _check_model_options(model, input_size, refine)
+    if address is not None and engine != "ray":
+        raise click.BadParameter("only used with --engine ray", param_hint="--address")
+    if jobs is not None and engine == "ray":
+        raise click.BadParameter("Ray decides how many files run at once; leave --jobs out", param_hint="--jobs")
+    if start is not None and end is not None and end <= start:
+        raise click.BadParameter("--end must be after --start", param_hint="--end")
+    settings = RunSettings(
+        model=model,
+        backend=backend,
+        threshold=threshold,
+        min_pose_score=min_pose_score,
+        input_size=input_size,
+        refine=refine,
+        start=start,
+        end=end,
+        every=every,
+        preset=preset,
+        crf=crf,
+        quality=_video_quality(**quality),
     )
+    debug = click.get_current_context().find_root().params.get("debug", False)
+    finished = []
+    context = click.get_current_context()
 
-    def report(job, stats, error):
-        if error is not None:
-            _fail(_describe(error, job.input))
-        elif not quiet:
-            click.echo(f"{job.input}: done ({stats.frames} frames)", err=True)
+    def planned(records):
+        context.meta[_FINISHED] = (finished, len(records))  # reported if the run is interrupted
 
-    summary = run_jobs(
-        estimator,
-        jobs,
+    def report(record):
+        from tqdm import tqdm
+
+        if record.status == "done":
+            finished.append(record.input)
+        if record.status == "failed":
+            tqdm.write(f"movenet: error: {_describe(record.reason, record.input)}", file=sys.stderr)
+        elif quiet:
+            return
+        elif record.status == "done":
+            fps = record.frames / record.seconds if record.seconds else 0.0
+            frames = f"{record.frames} frame{'' if record.frames == 1 else 's'}"
+            tqdm.write(f"{record.input}: done, {frames} in {record.seconds:.1f} s ({fps:.1f} fps)", file=sys.stderr)
+        elif record.status == "skipped":
+            tqdm.write(f"{record.input}: skipped, outputs complete", file=sys.stderr)
+
+    run = run_folder(
+        in_dir,
+        out_dir,
+        settings,
+        engine=engine,
+        jobs=jobs,
+        address=address,
         overwrite=overwrite,
         skip_existing=skip_existing,
-        video_options=dict(start=start, end=end, every=every, preset=preset, crf=crf, progress=not quiet),
-        on_done=report,
-        errors=_expected_errors(),
+        video=not no_video,
+        image_csv=image_csv,
+        progress=not quiet,
+        on_plan=planned,
+        on_record=report,
+        errors=_expected_errors() if debug else (Exception,),
     )
+    counts = run.counts
     click.echo(
-        f"{len(summary.done)} done, {len(summary.failed)} failed, {len(summary.skipped)} skipped -> {out_dir}",
+        f"{counts['done']} done, {counts['failed']} failed, {counts['skipped']} skipped -> {out_dir}"
+        f" (manifest {run.manifest_path.name})",
         err=True,
     )
-    for path, reason in summary.failed:
-        click.echo(f"  failed: {_describe(reason, path)}", err=True)
-    if summary.failed:
+    for record in run.failed:
+        click.echo(f"  failed: {_describe(record.reason, record.input)}", err=True)
+    if run.failed:
         sys.exit(EXIT_FAILED)
+
+
+@cli.command("eval")
+@click.argument("ground_truth", type=click.Path(path_type=Path))
+@click.argument("images_dir", type=click.Path(path_type=Path))
+@click.option("--save-predictions", type=click.Path(path_type=Path), help="Write the predictions as COCO results JSON.")
+@estimator_options
+@handle_errors
+def eval_(ground_truth, images_dir, save_predictions, overwrite, quiet, **settings):
+    """Score the model on COCO keypoint ground truth: AP, AP50, AP75 and AR (pycocotools).
+
+    GROUND_TRUTH is a COCO-format keypoints JSON; IMAGES_DIR holds its images.
+    """
+    from .evaluate import evaluate
+    from .pipeline import Outputs, check_outputs
+
+    if not images_dir.is_dir():
+        raise Failure(f"{images_dir}: no such folder" if not images_dir.exists() else f"{images_dir}: not a folder")
+    if save_predictions is not None:
+        check_outputs([ground_truth], Outputs(json=save_predictions), overwrite=overwrite)
+    estimator = _make_estimator(**settings)
+
+    def report(name, poses):
+        if not quiet:
+            click.echo(f"{name}: {len(poses)} people", err=True)
+
+    result = evaluate(estimator, ground_truth, images_dir, save_predictions=save_predictions, on_image=report)
+    setup = estimator.model + (f" (input {estimator.input_size})" if estimator.spec.multipose else "")
+    setup += f" + {estimator.refiner.model} refinement" if estimator.refiner is not None else ""
+    click.echo(f"{setup}, {estimator.backend}: {result.images} images, {result.people} labelled people")
+    for name in ("AP", "AP50", "AP75", "AR"):
+        click.echo(f"{name:5s} {result.stats[name]:.3f}")
+    if save_predictions is not None and not quiet:
+        click.echo(f"predictions -> {save_predictions}", err=True)
 
 
 @cli.group()
@@ -396,6 +609,7 @@ def models() -> None:
 
 
 @models.command("list")
+@handle_errors
 def models_list() -> None:
     """Show each model, whether it is cached, and its source."""
     from .models.store import MODELS, ModelStore
@@ -426,6 +640,7 @@ def models_fetch(names, force) -> None:
 
 @models.command("path")
 @click.argument("name", required=False, type=click.Choice(["lightning", "thunder", "multipose"]))
+@handle_errors
 def models_path(name) -> None:
     """Print the cache folder, or one model's SavedModel folder."""
     from .models.store import ModelStore

@@ -91,8 +91,11 @@ class PoseEstimator:
 
     ``model`` is ``lightning``, ``thunder`` or ``multipose``; ``backend`` ``auto``, ``tf``
     or ``tflite``. Models come from :class:`~movenet_cli.models.store.ModelStore`
-    (fetched on first use). ``threads`` (TFLite; default every core) and ``batch_size``
-    (frames per :meth:`infer` call in video pipelines) tune the runner.
+    (fetched on first use). ``refine`` (``thunder`` or ``lightning``, MultiPose only)
+    re-estimates each person found on a crop with that SinglePose model
+    (:class:`~movenet_cli.refine.Refiner`). ``threads`` caps the TFLite threads
+    (default: every core); ``batch_size`` is how many frames a video pipeline hands
+    :meth:`infer` at once (TFLite runs them side by side, see the runner).
     """
 
     def __init__(
@@ -104,6 +107,7 @@ class PoseEstimator:
         min_pose_score: float = DEFAULT_MIN_POSE_SCORE,
         input_size: int = DEFAULT_INPUT_SIZE,
         store: ModelStore | None = None,
+        refine: str | None = None,
         threads: int | None = None,
         batch_size: int = 1,
     ):
@@ -119,8 +123,16 @@ class PoseEstimator:
         from .models.runners import make_runner
 
         self.batch_size = max(1, int(batch_size))
-        self.runner = make_runner(self.store, model, backend, threads=threads, batch_size=self.batch_size)
+        self.runner = make_runner(self.store, model, backend, threads, self.batch_size)
         self.weights_sha256 = self.store.manifest(model)["weights_sha256"]
+        self.refiner = None
+        if refine is not None:
+            if not self.spec.multipose:
+                raise ValueError("refinement re-estimates MultiPose people; use it with the multipose model")
+            from .refine import Refiner
+
+            single = PoseEstimator(refine, backend=backend, threshold=threshold, store=self.store, threads=threads)
+            self.refiner = Refiner(single)
 
     @property
     def model(self) -> str:
@@ -157,7 +169,8 @@ class PoseEstimator:
     def __call__(self, image: np.ndarray) -> list[Pose]:
         """Estimate the poses in one uint8 HxWx3 RGB frame."""
         tensor, box = self.preprocess(image)
-        return self.decode(self.infer(tensor[None])[0], box)
+        poses = self.decode(self.infer(tensor[None])[0], box)
+        return self.refiner(image, poses) if self.refiner is not None else poses
 
     # -- decoding ---------------------------------------------------------
     def _keypoints(self, yxs: np.ndarray, box: Letterbox) -> np.ndarray:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+from glob import escape as glob_escape
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import IO, Any, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-__all__ = ["atomic_path", "atomic_write", "remove_quietly", "temp_path_for"]
+__all__ = ["atomic_path", "atomic_write", "remove_partials", "remove_quietly", "temp_path_for"]
 
 
 def temp_path_for(path: PathLike, tag: str = "partial") -> Path:
@@ -105,3 +107,18 @@ def atomic_write(
         with fh:
             yield fh
             fh.flush()
+
+
+def remove_partials(path: PathLike) -> None:
+    """Delete the temporary files that an interrupted write of ``path`` left behind.
+
+    A process killed outright (``kill -9``, a lost cluster node) cannot clean up;
+    its ``.NAME.<random>.partial*SUFFIX`` files are removed before the file is
+    written again.
+    """
+    p = Path(path)
+    pattern = re.compile(rf"\.{re.escape(p.stem)}\.[0-9a-f]{{8}}\.partial(-[a-z]+)?{re.escape(p.suffix)}")
+    with contextlib.suppress(OSError):
+        for candidate in p.parent.glob(f".{glob_escape(p.stem)}.*"):
+            if pattern.fullmatch(candidate.name):
+                remove_quietly(candidate)

@@ -25,6 +25,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -35,15 +36,18 @@ from typing import Any, Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .decode import FrameStream, pixel_maps, read_timeline
 from .fsutil import atomic_write, remove_quietly, temp_path_for
 
 __all__ = [
     "IMAGE_EXTENSIONS",
     "VIDEO_EXTENSIONS",
+    "MAX_PIXELS",
     "MediaError",
     "Frame",
     "VideoInfo",
     "ffmpeg_exe",
+    "check_pixels",
     "read_image",
     "write_image",
     "probe_video",
@@ -67,6 +71,12 @@ _PROBE_TIMEOUT_S = 60.0
 # How much longer than the video a muxed file may be (one or two audio packets).
 _AUDIO_OVERHANG_S = 0.1
 
+# Largest image or video frame accepted, in pixels: Pillow's decompression-bomb
+# threshold (about 89.5 megapixels, e.g. 9459x9459).  A frame this size takes
+# 268 MB as RGB; larger inputs are refused before anything is decoded, so they
+# never blow up memory.  Pillow's own guard stays on behind this check.
+MAX_PIXELS = 89_478_485
+
 
 class MediaError(Exception):
     """Raised with a one-line, user-facing reason (e.g. 'not a video file', 'no video stream')."""
@@ -80,7 +90,8 @@ class Frame:
     order, upright (rotation metadata applied).  ``index`` is the position of
     the frame in the source video (0-based), counting every frame even when
     frames are skipped with ``every`` or a ``start`` time.  ``time`` is the
-    presentation time in seconds from the start of the video, ``index / fps``.
+    presentation time in seconds from the first frame of the video, taken
+    from the file's timestamps (so it is exact for variable frame rates too).
     """
 
     image: np.ndarray
@@ -278,6 +289,16 @@ class _Probe:
     storage_size: tuple[int, int]
 
 
+def _looks_like_mp4(path: str) -> bool:
+    """Whether the file starts like an MP4/MOV (a top-level box such as ``ftyp``)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return False
+    return len(head) == 8 and head[4:8] in (b"ftyp", b"mdat", b"moov", b"free", b"skip", b"wide", b"pnot")
+
+
 def _parse_probe(text: str, path: str) -> _Probe:
     """Turn the stderr of ``ffmpeg -hide_banner -i PATH`` into a :class:`_Probe`."""
     if "Input #0" not in text:
@@ -286,14 +307,19 @@ def _parse_probe(text: str, path: str) -> _Probe:
             raise MediaError("file not found")
         if "permission denied" in lowered:
             raise MediaError("permission denied")
+        if "moov atom not found" in lowered and _looks_like_mp4(path):
+            raise MediaError(
+                "incomplete MP4: its index (moov atom) is missing, as when a recording or copy is cut short; "
+                "it cannot be decoded (re-copy it, or try a repair tool such as untrunc)"
+            )
         if "invalid data found when processing input" in lowered:
-            raise MediaError("not a video file (unrecognised or corrupt data)")
+            raise MediaError("not a video file (unrecognised or corrupt data); check that it is a complete video")
         raise MediaError(f"cannot open video: {_last_error_line(text)}")
 
     fmt_match = _INPUT_RE.search(text)
     container = fmt_match.group("format") if fmt_match else ""
     if container == "image2" or container.endswith("_pipe"):
-        raise MediaError("not a video file (it is a still image)")
+        raise MediaError("not a video file (it is a still image); use `movenet image`")
 
     streams = _split_streams(text)
     videos = [s for s in streams if s.kind == "Video"]
@@ -301,8 +327,8 @@ def _parse_probe(text: str, path: str) -> _Probe:
     audios = [s for s in streams if s.kind == "Audio"]
     if not real_videos:
         if videos:
-            raise MediaError("no video stream (only cover art)")
-        raise MediaError("no video stream")
+            raise MediaError("no video stream (only cover art); give a file with video")
+        raise MediaError("no video stream (audio only?); give a file with video")
     video = real_videos[0]
 
     codec = video.line.split(None, 1)[0].rstrip(",") if video.line.strip() else None
@@ -390,22 +416,18 @@ def probe_video(path: PathLike) -> VideoInfo:
 
 
 def count_frames(path: PathLike) -> int:
-    """Exact number of frames in the video stream.
+    """Exact number of frames in the video stream, as a player shows them.
 
-    Reads the whole file (without decoding it, by stream copy to ffmpeg's
-    null muxer), so it is fast but proportional to the file size.
+    Reads the whole file without decoding it (a stream-copy pass listing the
+    packets), so it is fast but proportional to the file size.  Frames that an
+    edit list hides (a file trimmed by stream copy starts at a keyframe before
+    the cut) are not counted.
     """
     probe = _probe(path)
-    cmd = [
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-stats",
-        "-i", os.fspath(path), "-map", f"0:{probe.video_stream}", "-c", "copy", "-f", "null", "-",
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    text = proc.stderr.decode("utf-8", "replace")
-    counts = re.findall(r"frame=\s*(\d+)", text)
-    if proc.returncode != 0 or not counts:
-        raise MediaError(f"cannot count frames: {_last_error_line(text)}")
-    return int(counts[-1])
+    timeline = read_timeline(ffmpeg_exe(), os.fspath(path), probe.video_stream)
+    if timeline is None:
+        raise MediaError("cannot count frames: ffmpeg could not list the video packets")
+    return len(timeline)
 
 
 # --------------------------------------------------------------------------
@@ -421,25 +443,27 @@ def iter_frames(
     every: int = 1,
     size: tuple[int, int] | None = None,
     pixels: tuple[np.ndarray, np.ndarray] | None = None,
-) -> Iterator[Frame]:
+) -> FrameStream:
     """Decode a video into upright RGB frames.
 
     ``start``/``end`` (seconds) select the frames whose time is in
     ``[start, end)``; ffmpeg seeks to ``start`` without decoding the part
     before it, yet ``Frame.index`` and ``Frame.time`` stay relative to the
-    start of the video (``index = round(time * fps)``).  ``every=N`` keeps
-    every Nth frame, counted from the first selected frame (dropped frames
-    are never converted or copied).  ``size=(width, height)`` scales the
-    (already rotated) frames on the ffmpeg side.  ``pixels=(rows, cols)``
-    hands over only those rows and columns of each upright frame, exactly
-    ``image[rows][:, cols]`` (picked inside ffmpeg, so the rest of the frame
-    never crosses the pipe; e.g. the pixels a resize reads).
+    start of the video.  ``every=N`` keeps every Nth frame, counted from the
+    first selected frame (dropped frames are never converted or copied).
+    ``size=(width, height)`` scales the (already rotated) frames on the
+    ffmpeg side.  ``pixels=(rows, cols)`` hands over only those rows and
+    columns of each upright frame, exactly ``image[rows][:, cols]`` (picked
+    inside ffmpeg, so the rest of the frame never crosses the pipe; e.g. the
+    pixels a resize reads).
 
     The file is probed and the arguments are checked when this function is
     called (:class:`MediaError` / :class:`ValueError` are raised right away);
-    decoding starts with the first ``next()``.  Closing the returned generator
-    early (``gen.close()``, ``break`` out of a ``for`` loop and dropping it)
-    stops the ffmpeg process.
+    decoding starts with the first ``next()``.  The result is a
+    :class:`~movenet_cli.decode.FrameStream`: iterate over it; closing it
+    early (``close()``, a ``with`` block) stops the ffmpeg process, and once
+    it is exhausted its ``problem`` says whether the file decoded only in
+    part.  A crash of ffmpeg raises :class:`MediaError`.
     """
     if every < 1:
         raise ValueError("every must be >= 1")
@@ -455,136 +479,9 @@ def iter_frames(
         raise ValueError("size and pixels cannot be combined")
 
     probe = _probe(path)
-    fps = probe.info.fps
-    eps = 1e-6
-    first = max(0, math.ceil((start or 0.0) * fps - eps))
-    stop = math.ceil(end * fps - eps) if end is not None else None
-
-    # Seek and cut half a frame before the wanted frames so that timestamp
-    # rounding in the container never costs or adds a frame.
-    input_params: list[str] = []
-    if first > 0:
-        input_params += ["-ss", _ffmpeg_seconds((first - 0.5) / fps)]
-    if stop is not None:
-        input_params += ["-t", _ffmpeg_seconds((stop - first) / fps if first > 0 else (stop - 0.5) / fps)]
-
-    filters: list[str] = []
-    if every > 1:
-        filters.append(f"select=not(mod(n\\,{every}))")
-    if size is not None:
-        filters.append(f"scale={size[0]}:{size[1]}")
-    output_params = ["-an", "-sn", "-dn", *_passthrough_args()]
-    maps: list[np.ndarray] = []
-    if pixels is None:
-        output_params = ["-map", f"0:{probe.video_stream}", *output_params]
-        if filters:
-            output_params += ["-vf", ",".join(filters)]
-    else:
-        maps = _pixel_maps(pixels, probe.info)
-        size = (maps[0].shape[1], maps[0].shape[0])
-        # remap copies source pixel (xmap, ymap) of the RGB frame; timestamps start at 0 like the maps'.
-        chain = ",".join([*filters, "setpts=PTS-STARTPTS", "format=rgb24"])
-        graph = f"[0:{probe.video_stream}]{chain}[frame];[frame][1:v][2:v]remap[out]"
-        output_params = ["-filter_complex", graph, "-map", "[out]", *output_params]
-
-    return _frame_generator(os.fspath(path), probe, input_params, output_params, first, stop, every, size, maps)
-
-
-def _pixel_maps(pixels: tuple[np.ndarray, np.ndarray], info: VideoInfo) -> list[np.ndarray]:
-    """The x and y maps for ffmpeg's remap filter that pick ``image[rows][:, cols]``."""
-    rows, cols = (np.asarray(a).astype(np.int64).ravel() for a in pixels)
-    if not len(rows) or not len(cols):
-        raise ValueError("pixels needs at least one row and one column")
-    if rows.min() < 0 or rows.max() >= info.height or cols.min() < 0 or cols.max() >= info.width:
-        raise ValueError(f"pixels must lie inside the {info.width}x{info.height} frame")
-    shape = (len(rows), len(cols))
-    return [np.broadcast_to(cols[None, :], shape).astype("<u2"), np.broadcast_to(rows[:, None], shape).astype("<u2")]
-
-
-def _frame_generator(
-    path: str,
-    probe: _Probe,
-    input_params: list[str],
-    output_params: list[str],
-    first: int,
-    stop: int | None,
-    every: int,
-    size: tuple[int, int] | None,
-    maps: list[np.ndarray] = (),
-) -> Iterator[Frame]:
-    if stop is not None and stop <= first:
-        return
-    fps = probe.info.fps
-    width, height = size or (probe.info.width, probe.info.height)
-    map_dir = tempfile.TemporaryDirectory(prefix="movenet-maps-") if maps else None
-    map_inputs: list[str] = []
-    for k, plane in enumerate(maps):  # extra raw 16-bit inputs, after the video (input 0)
-        plane.tofile(os.path.join(map_dir.name, f"map{k}.raw"))
-        map_inputs += ["-f", "rawvideo", "-pix_fmt", "gray16le", "-s", f"{plane.shape[1]}x{plane.shape[0]}",
-                       "-i", os.path.join(map_dir.name, f"map{k}.raw")]  # fmt: skip
-    # ffmpeg is held to the announced size, and each frame is read straight into the
-    # array handed out (no intermediate bytes object, no second copy of every frame).
-    cmd = [
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
-        *input_params, "-i", path, *map_inputs, *output_params,
-        "-s", f"{width}x{height}", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
-    ]  # fmt: skip
-    stderr = tempfile.TemporaryFile()
-    try:
-        proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, bufsize=0, **_popen_kwargs()
-        )
-    except OSError as exc:
-        stderr.close()
-        if map_dir is not None:
-            map_dir.cleanup()
-        raise MediaError(f"cannot start ffmpeg: {exc}") from exc
-    try:
-        index = first
-        while True:
-            image = np.empty((height, width, 3), np.uint8)
-            got = _read_into(proc.stdout, memoryview(image).cast("B"))
-            if got == 0:
-                break
-            if got < image.nbytes:
-                raise MediaError(f"error while decoding frame {index}: {_ffmpeg_error(proc, stderr)}")
-            yield Frame(image=image, index=index, time=index / fps)
-            index += every
-        if index == first and proc.wait() != 0:
-            raise MediaError(f"cannot decode video: {_ffmpeg_error(proc, stderr)}")
-    finally:
-        if proc.poll() is None:  # closed early: ffmpeg is not needed any more
-            proc.kill()
-        proc.stdout.close()
-        proc.wait()
-        stderr.close()
-        if map_dir is not None:
-            map_dir.cleanup()
-
-
-def _read_into(stream, buffer: memoryview) -> int:
-    """Fill ``buffer`` from ``stream``; the number of bytes read (short only at the end)."""
-    got = 0
-    while got < len(buffer):
-        n = stream.readinto(buffer[got:])
-        if not n:
-            break
-        got += n
-    return got
-
-
-def _ffmpeg_error(proc: subprocess.Popen | None, stderr) -> str:
-    """The last useful line ffmpeg logged to ``stderr`` (a file), once it has exited."""
-    try:
-        if proc is not None:
-            proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        stderr.seek(0)
-        return _last_error_line(stderr.read().decode("utf-8", "replace"))
-    except (OSError, ValueError):
-        return "unknown ffmpeg error"
+    check_pixels(probe.info.width, probe.info.height)
+    maps = None if pixels is None else pixel_maps(pixels, probe.info.width, probe.info.height)
+    return FrameStream(os.fspath(path), probe, start=start, end=end, every=every, size=size, maps=maps)
 
 
 # --------------------------------------------------------------------------
@@ -599,7 +496,20 @@ _PIL_FORMATS = {
     ".bmp": "BMP",
     ".tif": "TIFF",
     ".tiff": "TIFF",
+    ".gif": "GIF",
 }
+
+
+def check_pixels(width: int, height: int) -> None:
+    """Refuse an image or video frame larger than :data:`MAX_PIXELS`, with advice."""
+    if width * height > MAX_PIXELS:
+        raise _too_large(f"{width}x{height} pixels ({width * height / 1e6:.0f} MP)")
+
+
+def _too_large(size: str) -> MediaError:
+    return MediaError(
+        f"{size} is above the {MAX_PIXELS / 1e6:.1f} MP limit; downscale it first (e.g. ffmpeg -i IN -vf scale=4096:-2 OUT)"
+    )
 
 
 def _high_depth_to_uint8(img: Image.Image) -> np.ndarray:
@@ -655,7 +565,12 @@ def read_image(path: PathLike) -> np.ndarray:
     if os.path.isdir(p):
         raise MediaError("is a directory, not an image file")
     try:
-        with Image.open(p) as img:
+        with warnings.catch_warnings():
+            # Between 1x and 2x Pillow's limit it only warns; check_pixels refuses those.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(p)
+        with img:
+            check_pixels(*img.size)
             img.load()
             try:
                 upright = ImageOps.exif_transpose(img)
@@ -666,13 +581,15 @@ def read_image(path: PathLike) -> np.ndarray:
     except MediaError:
         raise
     except UnidentifiedImageError as exc:
-        raise MediaError("not an image file (unrecognised format)") from exc
+        raise MediaError("not an image file (unrecognised format); check that it is a complete image") from exc
     except Image.DecompressionBombError as exc:
-        raise MediaError("image is too large") from exc
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        raise _too_large(f"an image of {int(pixels.group(1)) / 1e6:.0f} MP" if pixels else "the image") from exc
     except PermissionError as exc:
         raise MediaError("permission denied") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise MediaError(f"corrupt or truncated image ({exc})") from exc
+    except Exception as exc:  # Pillow's decoders raise many kinds on damaged files
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise MediaError(f"corrupt or truncated image ({detail})") from exc
 
 
 def write_image(path: PathLike, image: np.ndarray) -> None:
@@ -844,7 +761,16 @@ class VideoWriter:
         self.frames_written += 1
 
     def _error_text(self) -> str:
-        return _ffmpeg_error(self._proc, self._stderr)
+        try:
+            if self._proc is not None:
+                try:
+                    self._proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+            self._stderr.seek(0)
+            return _last_error_line(self._stderr.read().decode("utf-8", "replace"))
+        except (OSError, ValueError):
+            return "unknown ffmpeg error"
 
     def close(self) -> None:
         """Finish the file and move it to its final path."""

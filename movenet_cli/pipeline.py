@@ -36,7 +36,9 @@ import numpy as np
 from . import media
 from .draw import draw_poses
 from .estimator import FrameResult, PoseEstimator
+from .preflight import check_input
 from .preprocess import letterbox_samples
+from .quality import VideoQuality
 from .writers import CsvSink, JsonSink
 
 _QUEUE_DEPTH = 4
@@ -54,18 +56,26 @@ class Outputs:
     media: Path | None = None
     json: Path | None = None
     csv: Path | None = None
+    plot: Path | None = None  # video only: PNG summary of the run (movenet_cli.plot)
 
     def paths(self) -> list[Path]:
-        return [p for p in (self.media, self.json, self.csv) if p is not None]
+        return [p for p in (self.media, self.json, self.csv, self.plot) if p is not None]
 
 
 @dataclass
 class RunStats:
-    """What one input produced."""
+    """What one input produced.
+
+    ``complete`` is false when the input decoded only in part (a truncated or
+    damaged video): the outputs then hold the frames that decoded, the JSON says
+    ``"complete": false``, and ``problem`` tells what was missing.
+    """
 
     frames: int
     seconds: float
     people: int = 0
+    complete: bool = True
+    problem: str | None = None
 
     @property
     def fps(self) -> float:
@@ -92,12 +102,14 @@ def model_info(estimator: PoseEstimator, input_shape: tuple[int, int]) -> dict[s
         "weights_sha256": estimator.weights_sha256,
         "threshold": estimator.threshold,
         "min_pose_score": estimator.min_pose_score,
+        "refine": None if estimator.refiner is None else estimator.refiner.model,
     }
 
 
 def process_image(estimator: PoseEstimator, path: str | os.PathLike, outputs: Outputs) -> FrameResult:
     """Estimate poses on one image and write the annotated image, JSON and CSV."""
     path = Path(path)
+    check_input(path)
     image = media.read_image(path)
     height, width = image.shape[:2]
     poses = estimator(image)
@@ -173,9 +185,15 @@ def process_video(
     crf: int = 23,
     progress: bool = True,
     on_result: Callable[[FrameResult], None] | None = None,
+    quality: VideoQuality | None = None,
 ) -> RunStats:
-    """Run the estimator over a video, writing the annotated MP4, JSON and CSV."""
+    """Run the estimator over a video, writing the annotated MP4, JSON and CSV (and plot).
+
+    ``quality`` sets tracking, smoothing and crop following (default: all on, see
+    :class:`~movenet_cli.quality.VideoQuality`; ``VideoQuality.off()`` for none).
+    """
     path = Path(path)
+    check_input(path)
     info = media.probe_video(path)
     box = estimator.plan(info.height, info.width)
     source = {
@@ -191,14 +209,23 @@ def process_video(
     estimated: queue.Queue = queue.Queue(_QUEUE_DEPTH)
     started = time.perf_counter()
     counts = {"frames": 0, "people": 0}
+    process = (quality or VideoQuality()).start(estimator, info.width, info.height)
+    summary = None
+    if outputs.plot is not None:
+        from .plot import RunSummary
 
-    # With no MP4 to draw on, ffmpeg hands over only the pixels the letterbox resize reads.
-    grid = box.samples() if outputs.media is None else None
+        summary = RunSummary(str(path), estimator.threshold)
+    problems: list[str] = []
+
+    # With nothing to draw on or crop from, ffmpeg hands over only the pixels the letterbox resize reads.
+    grid = box.samples() if outputs.media is None and not process.uses_image else None
 
     def decode() -> None:
+        frames = None
         try:
             pixels = None if grid is None else (grid.rows, grid.cols)
-            for frame in media.iter_frames(path, start=start, end=end, every=every, pixels=pixels):
+            frames = media.iter_frames(path, start=start, end=end, every=every, pixels=pixels)
+            for frame in frames:
                 if grid is not None:
                     tensor = letterbox_samples(frame.image, grid, box)
                 elif frame.image.shape[:2] != (info.height, info.width):
@@ -210,11 +237,16 @@ def process_video(
                     tensor, _ = estimator.preprocess(frame.image, box)
                 if not _put(decoded, (frame, tensor), stop):
                     return
+            if frames.problem:
+                problems.append(frames.problem)
         finally:
+            if frames is not None:
+                frames.close()
             _put(decoded, _DONE, stop)
 
     with ExitStack() as stack:
-        sinks = _open_sinks(stack, outputs, source, model_info(estimator, (box.in_h, box.in_w)))
+        model = dict(model_info(estimator, (box.in_h, box.in_w)), **process.info())
+        sinks = _open_sinks(stack, outputs, source, model)
         writer = None
         if outputs.media is not None:
             writer = stack.enter_context(
@@ -257,9 +289,10 @@ def process_video(
         encoder.start()
         try:
             finished = False
+            size = estimator.batch_size if process.batchable else 1
             while not finished and encoder.error is None:
                 batch = []  # up to estimator.batch_size frames per model call
-                while len(batch) < estimator.batch_size:
+                while len(batch) < size:
                     item = _get(decoded, stop)
                     if item is _DONE:
                         finished = True
@@ -267,13 +300,19 @@ def process_video(
                     batch.append(item)
                 if not batch:
                     break
-                raws = estimator.infer(np.stack([tensor for _, tensor in batch]))
-                for (frame, _), raw in zip(batch, raws):
-                    result = FrameResult(frame.index, frame.time, estimator.decode(raw, box))
+                if size > 1:
+                    raws = estimator.infer(np.stack([tensor for _, tensor in batch]))
+                    found = [process.finish(f.image, raw, box, f.time) for (f, _), raw in zip(batch, raws)]
+                else:
+                    found = [process(f.image, tensor, box, f.time) for f, tensor in batch]
+                for (frame, _), people in zip(batch, found):
+                    result = FrameResult(frame.index, frame.time, people)
                     counts["frames"] += 1
                     counts["people"] += len(result.people)
                     if on_result is not None:
                         on_result(result)
+                    if summary is not None:
+                        summary.add(result)
                     if not _put(estimated, (frame, result), stop):
                         finished = True
                         break
@@ -295,7 +334,13 @@ def process_video(
                 raise stage.error
         if counts["frames"] == 0:
             raise media.MediaError("no frames could be decoded" + (" in the selected range" if start or end else ""))
-    return RunStats(counts["frames"], time.perf_counter() - started, counts["people"])
+        if summary is not None:
+            summary.save(outputs.plot)
+        for sink in sinks:
+            if isinstance(sink, JsonSink) and problems:
+                sink.complete = False
+    problem = problems[0] if problems else None
+    return RunStats(counts["frames"], time.perf_counter() - started, counts["people"], not problems, problem)
 
 
 def _expected_frames(info: media.VideoInfo, start, end, every) -> int | None:
@@ -312,5 +357,14 @@ def _progress(enabled: bool, total: int | None, name: str):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="frame", desc=name, file=sys.stderr, dynamic_ncols=True, leave=True)
+    interactive = sys.stderr.isatty()
+    return tqdm(
+        total=total,
+        unit="frame",
+        desc=name,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        leave=True,
+        mininterval=0.1 if interactive else 10.0,
+    )
 

