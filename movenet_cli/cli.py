@@ -219,6 +219,12 @@ def quality_options(fn):
             help="Least similarity to keep an id [default: 0.15 for box, 0.2 for keypoints].",
         ),
         click.option("--no-smooth", is_flag=True, help="Do not smooth keypoints over time (One-Euro filter)."),
+        click.option(
+            "--no-follow",
+            is_flag=True,
+            help="SinglePose: give the model the whole frame every time instead of a crop that follows the person "
+            "(less accurate on small people; frames can then be decoded at model size and batched).",
+        ),
     ]
     return _with_options(fn, options)
 
@@ -247,7 +253,7 @@ def runner_options(fn):
     return _with_options(fn, options)
 
 
-def _video_quality(tracker, max_tracks, max_age, min_similarity, no_smooth):
+def _video_quality(tracker, max_tracks, max_age, min_similarity, no_smooth, no_follow):
     from .quality import VideoQuality
 
     return VideoQuality(
@@ -256,6 +262,7 @@ def _video_quality(tracker, max_tracks, max_age, min_similarity, no_smooth):
         max_age=max_age,
         min_similarity=min_similarity,
         smooth=not no_smooth,
+        follow=not no_follow,
     )
 
 

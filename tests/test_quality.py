@@ -250,3 +250,18 @@ def test_no_smooth_and_no_tracker(tmp_path):
                     "--no-smooth", "--overwrite", "-q"))
     model = json.loads(json_path.read_text())["model"]
     assert model["smoothing"] is None and model["crop_following"] is True
+
+
+def test_no_follow_gives_singlepose_the_whole_frame(tmp_path, estimators):
+    json_path = tmp_path / "whole.json"
+    _ok(run_movenet("video", DEMO_CLIP, "--no-video", "--json", json_path, "--end", "0.3", "-m", "lightning",
+                    "--no-follow", "--no-smooth", "--min-pose-score", "0", "-q"))
+    doc = json.loads(json_path.read_text())
+    assert doc["model"]["crop_following"] is False
+    # each frame is then exactly what the estimator gives for the frame on its own
+    est = estimators("lightning", min_pose_score=0.0)
+    from movenet_cli import media
+
+    first = next(iter(media.iter_frames(DEMO_CLIP)))
+    alone = est(first.image)
+    np.testing.assert_allclose(doc["frames"][0]["people"][0]["keypoints"], alone[0].keypoints, atol=0.02)
