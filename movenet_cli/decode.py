@@ -362,16 +362,7 @@ class FrameStream:
             *input_params, "-i", self.path, *graph,
             "-an", "-sn", "-dn", *media._passthrough_args(), "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
         ]  # fmt: skip
-        try:
-            self._proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                **media._popen_kwargs(),
-            )
-        except OSError as exc:
-            raise media.MediaError(f"cannot start ffmpeg: {exc}") from exc
+        self._proc = media.start_ffmpeg(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._log = _LogReader(self._proc.stderr)
         self._log.start()
         self._width, self._height = self.size or (info.width, info.height)

@@ -171,6 +171,14 @@ def _popen_kwargs() -> dict[str, Any]:
     return {"start_new_session": True}
 
 
+def start_ffmpeg(cmd: list[str], *, stdin: Any, stdout: Any, stderr: Any) -> subprocess.Popen:
+    """Start an ffmpeg child in its own process group; a failure to start is a MediaError."""
+    try:
+        return subprocess.Popen(cmd, stdin=stdin, stdout=stdout, stderr=stderr, **_popen_kwargs())
+    except OSError as exc:
+        raise MediaError(f"cannot start ffmpeg: {exc}") from exc
+
+
 def _last_error_line(text: str) -> str:
     """The most useful single line of an ffmpeg error log."""
     lines = [ln.strip() for ln in text.replace("\r", "\n").splitlines() if ln.strip()]
@@ -710,16 +718,10 @@ class VideoWriter:
         ]  # fmt: skip
         self._stderr = tempfile.TemporaryFile()
         try:
-            self._proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=self._stderr,
-                **_popen_kwargs(),
-            )
-        except OSError as exc:
+            self._proc = start_ffmpeg(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
+        except MediaError:
             self._stderr.close()
-            raise MediaError(f"cannot start ffmpeg: {exc}") from exc
+            raise
 
     # -- context manager -------------------------------------------------
 
