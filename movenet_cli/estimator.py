@@ -12,78 +12,15 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from .models.store import MODEL_NAMES, MODELS, ModelSpec, ModelStore
+from .types import KEYPOINT_NAMES, SKELETON, FrameResult, Pose  # noqa: F401 (re-exported)
 from .preprocess import Letterbox, letterbox, multipose_input_shape
-
-KEYPOINT_NAMES = (
-    "nose",
-    "left_eye",
-    "right_eye",
-    "left_ear",
-    "right_ear",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-)
-
-# Edges of the skeleton, as in the MoveNet tutorial, with the side each belongs to:
-# "left"/"right" of the person, or "center" for edges across the body.
-SKELETON: tuple[tuple[int, int, str], ...] = (
-    (0, 1, "left"),
-    (0, 2, "right"),
-    (1, 3, "left"),
-    (2, 4, "right"),
-    (0, 5, "left"),
-    (0, 6, "right"),
-    (5, 7, "left"),
-    (7, 9, "left"),
-    (6, 8, "right"),
-    (8, 10, "right"),
-    (5, 6, "center"),
-    (5, 11, "left"),
-    (6, 12, "right"),
-    (11, 12, "center"),
-    (11, 13, "left"),
-    (13, 15, "left"),
-    (12, 14, "right"),
-    (14, 16, "right"),
-)
 
 DEFAULT_THRESHOLD = 0.3
 DEFAULT_MIN_POSE_SCORE = 0.25
 DEFAULT_INPUT_SIZE = 256
-
-
-@dataclass
-class Pose:
-    """One person: 17 keypoints as rows of (x, y, score) in source pixels."""
-
-    keypoints: np.ndarray  # float (17, 3)
-    score: float
-    bbox: tuple[float, float, float, float] | None  # x_min, y_min, x_max, y_max
-    id: int = 0
-
-
-@dataclass
-class FrameResult:
-    """The people found in one frame of a source."""
-
-    index: int
-    time: float
-    people: list[Pose] = field(default_factory=list)
 
 
 class PoseEstimator:

@@ -1,0 +1,107 @@
+"""Every error the user may cause, under one base with its exit code.
+
+The command line prints a :class:`MovenetError` as one line (``movenet: error: ...``)
+and exits with its ``exit_code``; anything else is a bug and is reported as an
+unexpected error. Library callers catch :class:`MovenetError`.
+
+Example::
+
+    try:
+        process_video(estimator, "clip.mp4", outputs)
+    except MovenetError as exc:
+        print(exc.format_message(), exc.exit_code)
+"""
+
+from __future__ import annotations
+
+import os
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_EXPECTATION = 3
+EXIT_INTERRUPTED = 130
+
+
+def first_line(exc: BaseException | str) -> str:
+    """The first non-empty line of an error's message (its type name if it has none)."""
+    text = str(exc).strip()
+    if not text:
+        return type(exc).__name__ if isinstance(exc, BaseException) else ""
+    return text.splitlines()[0]
+
+
+def safe_name(path: str | os.PathLike) -> str:
+    """A path as it may be printed on one terminal line: control characters escaped."""
+    text = os.fspath(path)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def describe(exc: BaseException | str, path: str | os.PathLike | None = None) -> str:
+    """One line for the user: the error's first line, prefixed by ``path`` unless it names it already."""
+    message = first_line(exc)
+    if path is not None:
+        name = safe_name(path)
+        if name not in message:
+            message = f"{name}: {message}"
+    return message
+
+
+class MovenetError(Exception):
+    """An error the user can act on; its message is one line, ``exit_code`` what the command exits with."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str = "", *, exit_code: int | None = None):
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    def format_message(self) -> str:
+        return first_line(self)
+
+
+class UsageError(MovenetError):
+    """Options or arguments that cannot work together (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class MediaError(MovenetError):
+    """An image or video that cannot be read or written (e.g. 'not a video file', 'no video stream')."""
+
+
+class IncompleteInput(MediaError):
+    """A video that decoded only in part; its outputs exist and say ``"complete": false``."""
+
+
+class ModelStoreError(MovenetError):
+    """A model could not be fetched, imported or verified."""
+
+
+class PreflightError(MovenetError):
+    """An input or output path that cannot be used; the message names it."""
+
+
+class OutputExistsError(MovenetError):
+    """An output that would replace a file it may not (an existing file, an input, another output)."""
+
+
+class FolderRunError(MovenetError):
+    """A folder run cannot start or go on; single files fail on their own."""
+
+
+class EvalError(MovenetError):
+    """Ground truth or images for ``eval`` that cannot be used; the message names the file."""
+
+
+class PlotError(MovenetError):
+    """The plot cannot be made (e.g. matplotlib is missing)."""
+
+
+class ExpectationError(MovenetError):
+    """A run whose results did not meet the expectations asked for (exit 3)."""
+
+    exit_code = EXIT_EXPECTATION
