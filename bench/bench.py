@@ -50,12 +50,13 @@ sys.path.insert(0, str(ROOT))  # measure this checkout, installed or not
 import numpy as np  # noqa: E402
 
 from movenet_cli import PoseEstimator, media  # noqa: E402
-from movenet_cli.draw import draw_poses  # noqa: E402
-from movenet_cli.estimator import FrameResult, Pose  # noqa: E402
-from movenet_cli.models.runners import default_threads  # noqa: E402
-from movenet_cli.pipeline import Outputs, _open_sinks  # noqa: E402
-from movenet_cli.preprocess import letterbox_samples  # noqa: E402
-from movenet_cli.quality import VideoQuality  # noqa: E402
+from movenet_cli.render.draw import draw_poses  # noqa: E402
+from movenet_cli.types import FrameResult, Pose  # noqa: E402
+from movenet_cli.util.system import default_threads  # noqa: E402
+from movenet_cli.pipeline.outputs import Outputs, open_sinks  # noqa: E402
+from movenet_cli.pose.letterbox import letterbox_samples  # noqa: E402
+from movenet_cli.settings import VideoQuality  # noqa: E402
+from movenet_cli.temporal import FrameProcessor  # noqa: E402
 
 S2D_REQUIREMENT = "sports2d==0.8.34"
 S2D_MEMBER = "Sports2D/Demo/demo.mp4"
@@ -244,7 +245,7 @@ def stage_infer(est: PoseEstimator, tensors: np.ndarray, box, frames: int) -> Ca
     size = est.batch_size
 
     def run() -> int:
-        process = VideoQuality().start(est, box.src_w, box.src_h)
+        process = FrameProcessor(VideoQuality(), est, box.src_w, box.src_h)
         for start in range(0, frames, size):
             picks = [(start + k) % len(tensors) for k in range(min(size, frames - start))]
             for j, raw in enumerate(est.infer(tensors[picks])):
@@ -263,7 +264,7 @@ def stage_draw(pool: list[np.ndarray], poses: list[list[Pose]], est, frames: int
         from contextlib import ExitStack
 
         with ExitStack() as stack:
-            sinks = _open_sinks(stack, Outputs(None, tmp / "draw.json", tmp / "draw.csv"), source, {})
+            sinks = open_sinks(stack, Outputs(None, tmp / "draw.json", tmp / "draw.csv"), source, {})
             for i in range(frames):
                 k = _pingpong(i, len(pool))
                 draw_poses(pool[k], poses[k], threshold=est.threshold, show_ids=True, inplace=True)
@@ -306,7 +307,7 @@ def naive_loop(clip: Path, est: PoseEstimator, out: Path, preset: str | None = N
 
     import imageio_ffmpeg
 
-    from movenet_cli._tf import tensorflow
+    from movenet_cli.models._tf import tensorflow
 
     logging.getLogger("imageio_ffmpeg").setLevel(logging.ERROR)  # the multiple-of-16 rescale warning
     tf = tensorflow()

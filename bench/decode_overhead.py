@@ -36,12 +36,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from movenet_cli import media  # noqa: E402
-from movenet_cli.decode import read_timeline  # noqa: E402
+from movenet_cli.media.decode import read_timeline  # noqa: E402
+from movenet_cli.media.ffmpeg import passthrough_args  # noqa: E402
+from movenet_cli.media.probe import probe  # noqa: E402
 
 
 def _timeline(path: Path) -> int:
-    probe = media._probe(path)
-    timeline = read_timeline(media.ffmpeg_exe(), str(path), probe.video_stream)
+    found = probe(path)
+    timeline = read_timeline(media.ffmpeg_exe(), str(path), found.video_stream)
     return len(timeline) if timeline is not None else 0
 
 
@@ -55,9 +57,9 @@ def _frame_stream(path: Path) -> int:
 def _plain_reader(path: Path) -> int:
     import imageio_ffmpeg
 
-    probe = media._probe(path)
+    found = probe(path)
     reader = imageio_ffmpeg.read_frames(
-        str(path), output_params=["-map", f"0:{probe.video_stream}", "-an", *media._passthrough_args()]
+        str(path), output_params=["-map", f"0:{found.video_stream}", "-an", *passthrough_args()]
     )
     next(reader)
     return sum(1 for _ in reader)

@@ -82,7 +82,7 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))
     from movenet_cli.models.store import ModelStore
-    from movenet_cli.parallel import usable_cores
+    from movenet_cli.util.system import usable_cores
 
     ModelStore().ensure(args.model)  # fetch/convert outside the timed runs
     work = Path(tempfile.mkdtemp(prefix="movenet-bench-"))

@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 from movenet_cli import PoseEstimator, media  # noqa: E402
 from movenet_cli.evaluate import evaluate, load_ground_truth, predict, score  # noqa: E402
 from movenet_cli.pipeline import Outputs, process_video  # noqa: E402
-from movenet_cli.quality import VideoQuality  # noqa: E402
-from movenet_cli.refine import Refiner  # noqa: E402
-from movenet_cli.smoothing import (  # noqa: E402
+from movenet_cli.settings import VideoQuality  # noqa: E402
+from movenet_cli.pose.refine import Refiner  # noqa: E402
+from movenet_cli.temporal.smoothing import (  # noqa: E402
     DEFAULT_PARAMS,
     POSE_DETECTION_PARAMS,
     KeypointSmoother,
@@ -149,7 +149,7 @@ def bench_smoothing(args, clip) -> None:
     if args.quick:
         return
     heading("smoothing parameter sweep (multipose jitter cut / synthetic lag at 0.05 and 0.2 /s)")
-    from movenet_cli.smoothing import OneEuroParams
+    from movenet_cli.settings import OneEuroParams
 
     j_raw = keypoint_jitter(raw_multipose)
     for min_cutoff in (2.5, 4.0, 5.0):

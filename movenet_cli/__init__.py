@@ -8,7 +8,9 @@ Example::
     poses = PoseEstimator("multipose")(read_image("sample_media/person.jpg"))
 """
 
-from .estimator import KEYPOINT_NAMES, SKELETON, FrameResult, Pose, PoseEstimator
+__version__ = "0.1.0"
+
+from .pose.estimator import PoseEstimator  # noqa: E402 - the version first: lower layers read it
+from .types import KEYPOINT_NAMES, SKELETON, FrameResult, Pose  # noqa: E402
 
 __all__ = ["KEYPOINT_NAMES", "SKELETON", "FrameResult", "Pose", "PoseEstimator"]
-__version__ = "0.1.0"

@@ -73,6 +73,30 @@ COCO_SIGMAS = np.array(
 Box = tuple[float, float, float, float]  # x_min, y_min, x_max, y_max
 
 
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the rest of the code needs to know about one model."""
+
+    name: str
+    input_size: int | None  # square side for SinglePose; None: dynamic (MultiPose)
+
+    @property
+    def multipose(self) -> bool:
+        return self.input_size is None
+
+    @property
+    def npm_files(self) -> tuple[str, str]:
+        return f"movenet-{self.name}.json", f"movenet-{self.name}.bin"
+
+
+MODELS: dict[str, ModelSpec] = {
+    "lightning": ModelSpec("lightning", 192),
+    "thunder": ModelSpec("thunder", 256),
+    "multipose": ModelSpec("multipose", None),
+}
+MODEL_NAMES = tuple(MODELS)
+
+
 @dataclass
 class Pose:
     """One person: 17 keypoints as rows of (x, y, score) in source pixels."""

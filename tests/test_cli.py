@@ -9,9 +9,9 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, diagonal, run_movenet
+from helpers import DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, diagonal, run_movenet
 from movenet_cli import media
-from movenet_cli.writers import CSV_HEADER
+from movenet_cli.render.sinks import CSV_HEADER
 
 
 def _ok(result):

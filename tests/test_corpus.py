@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, run_movenet
+from helpers import DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, run_movenet
 from corpus import CASES, VFR_FRAMES, build, vfr_time
 from movenet_cli import media
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, run_movenet
+from helpers import DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, run_movenet
 from movenet_cli import media
-from movenet_cli.manifest import MANIFEST_NAME
+from movenet_cli.run.manifest import MANIFEST_NAME
 
 END = "1"  # seconds of each clip: 30 frames
 DATA = ["demo.mp4.json", "sub/portrait.mp4.json", "person.jpg.json"]
@@ -189,7 +189,7 @@ def test_unreachable_ray_cluster_fails_in_one_line(tmp_path, footage):
 
 
 def test_ray_workers_check_they_see_the_folders(tmp_path):
-    from movenet_cli.ray_engine import check_storage
+    from movenet_cli.run.engines.ray import check_storage
 
     assert check_storage(str(tmp_path), str(tmp_path)) is None
     assert "storage every node sees" in check_storage(str(tmp_path / "nowhere"), str(tmp_path))

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from conftest import diagonal
-from movenet_cli.preprocess import Letterbox, letterbox, multipose_input_shape
+from helpers import diagonal
+from movenet_cli.pose.letterbox import Letterbox, letterbox, multipose_input_shape
 
 
 def test_multipose_input_shape_keeps_aspect_in_multiples_of_32():
@@ -33,7 +33,7 @@ def test_letterbox_inverse_is_exact():
 
 def _direct(store, model, image, in_h, in_w):
     """Call the cached SavedModel on a tf.image.resize_with_pad tensor and map back by hand."""
-    from movenet_cli._tf import tensorflow
+    from movenet_cli.models._tf import tensorflow
 
     tf = tensorflow()
     fn = tf.saved_model.load(str(store.path(model))).signatures["serving_default"]
@@ -94,7 +94,7 @@ def test_odd_sized_frame(estimators, person_image):
 
 def test_backends_agree_on_real_frames(estimators):
     """TFLite and TensorFlow give the same people on frames of the sample clip."""
-    from conftest import DEMO_CLIP
+    from helpers import DEMO_CLIP
     from movenet_cli import media
 
     tf_est, lite_est = estimators("multipose", "tf"), estimators("multipose", "tflite")

@@ -18,7 +18,8 @@ import pytest
 from PIL import Image
 
 from movenet_cli import media
-from movenet_cli.fsutil import atomic_path, atomic_write
+from movenet_cli.media.probe import _parse_probe
+from movenet_cli.util.fs import atomic_path, atomic_write
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_media"
 DEMO_CLIP = SAMPLES / "demo_clip.mp4"
@@ -160,7 +161,7 @@ def test_parse_probe_legacy_rotate_tag():
     Stream #0:1(und): Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz, mono, fltp, 96 kb/s (default)
 At least one output file must be specified
 """
-    info = media._parse_probe(text, "phone.mov").info
+    info = _parse_probe(text, "phone.mov").info
     assert info.rotation == 270
     assert (info.width, info.height) == (1080, 1920)
     assert info.fps == pytest.approx(30000 / 1001)
@@ -171,7 +172,7 @@ At least one output file must be specified
     text = text.replace("rotate          : 270", "handler_name    : x")
     side_data = "    Side data:\n      displaymatrix: rotation of -90.00 degrees\n"
     text = text.replace("(default)\n    Metadata:", "(default)\n" + side_data + "    Metadata:", 1)
-    assert media._parse_probe(text, "phone.mov").info.rotation == 90
+    assert _parse_probe(text, "phone.mov").info.rotation == 90
 
 
 # --------------------------------------------------------------------------

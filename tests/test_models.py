@@ -8,8 +8,10 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import run_movenet
-from movenet_cli.models.store import NPM_SHA256, ModelStore, ModelStoreError
+from helpers import run_movenet
+from movenet_cli.models.store import ModelStore
+from movenet_cli.models.sources import NPM_SHA256
+from movenet_cli.errors import ModelStoreError
 
 
 def _hub_standin(store, root):

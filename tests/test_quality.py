@@ -8,14 +8,14 @@ import json
 import numpy as np
 import pytest
 
-from conftest import DEMO_CLIP, ROOT, run_movenet
-from movenet_cli.crop import Crop, crop_region, crop_resize
+from helpers import DEMO_CLIP, ROOT, run_movenet
+from movenet_cli.pose.crops import Crop, crop_region, crop_resize
 from movenet_cli.evaluate import evaluate, load_ground_truth, score
 from movenet_cli.pipeline import Outputs, process_video
-from movenet_cli.preprocess import Letterbox, letterbox
-from movenet_cli.quality import VideoQuality
-from movenet_cli.smoothing import DEFAULT_PARAMS, keypoint_jitter, person_lag, steady_lag
-from movenet_cli.tracking import make_tracker
+from movenet_cli.pose.letterbox import Letterbox, letterbox
+from movenet_cli.settings import VideoQuality
+from movenet_cli.temporal.smoothing import DEFAULT_PARAMS, keypoint_jitter, person_lag, steady_lag
+from movenet_cli.temporal.tracking import make_tracker
 
 COCO_DEV = ROOT / "tests" / "data" / "coco-dev"
 GT = COCO_DEV / "test_coco.json"

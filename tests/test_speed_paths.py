@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from conftest import DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, run_movenet
+from helpers import DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, run_movenet
 from movenet_cli import media
-from movenet_cli.draw import BOX_COLOR, EDGE_COLORS, POINT_COLOR, _font, draw_poses, line_width
-from movenet_cli.estimator import SKELETON
-from movenet_cli.preprocess import resize
+from movenet_cli.render.draw import BOX_COLOR, EDGE_COLORS, POINT_COLOR, _font, draw_poses, line_width
+from movenet_cli.types import SKELETON
+from movenet_cli.pose.letterbox import resize
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def clip_frames():
 def test_resize_is_tf_image_resize(clip_frames):
     """The letterbox resize is TensorFlow's half-pixel bilinear, rounded to uint8 (TF blends the
     other axis first, so its floats differ in the last bits: a value at x.5 may round either way)."""
-    from movenet_cli._tf import tensorflow
+    from movenet_cli.models._tf import tensorflow
 
     tf = tensorflow()
     frame = clip_frames[1]
@@ -38,7 +38,7 @@ def test_resize_is_tf_image_resize(clip_frames):
 
 def test_decoding_only_the_pixels_the_resize_reads():
     """ffmpeg hands over exactly image[rows][:, cols] of the upright frames, ranges and steps kept."""
-    from movenet_cli.preprocess import Letterbox, letterbox, letterbox_samples
+    from movenet_cli.pose.letterbox import Letterbox, letterbox, letterbox_samples
 
     info = media.probe_video(PORTRAIT_CLIP)  # stored landscape, rotation 90
     box = Letterbox.fit(info.height, info.width, 256, 160)
@@ -160,6 +160,7 @@ def test_a_failing_writer_stops_a_batched_run(estimators, tmp_path, monkeypatch)
     import time
 
     from movenet_cli import pipeline
+    from movenet_cli.pipeline import video as video_pipeline
 
     calls = []
 
@@ -170,7 +171,7 @@ def test_a_failing_writer_stops_a_batched_run(estimators, tmp_path, monkeypatch)
             raise OSError("disk full")
         return args[0]
 
-    monkeypatch.setattr(pipeline, "draw_poses", failing_draw)
+    monkeypatch.setattr(video_pipeline, "draw_poses", failing_draw)
     est = estimators("multipose", "tflite", batch_size=3)
     out = tmp_path / "out.mp4"
     outcome = {}

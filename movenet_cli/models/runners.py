@@ -16,7 +16,12 @@ import os
 
 import numpy as np
 
-BACKENDS = ("auto", "tf", "tflite")
+from ..errors import UsageError
+from ..settings import BACKENDS
+from ..util.system import gpu_visible, usable_cores
+from . import tfjs
+from ._tf import quiet_stderr, tensorflow
+
 
 
 class TFRunner:
@@ -25,7 +30,6 @@ class TFRunner:
     name = "tf"
 
     def __init__(self, saved_model: str | os.PathLike):
-        from .._tf import tensorflow
 
         tf = tensorflow()
         self._tf = tf
@@ -52,10 +56,9 @@ class TFLiteRunner:
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:  # older installs: the interpreter that ships with TensorFlow
-            from .._tf import tensorflow
 
             Interpreter = tensorflow().lite.Interpreter
-        self.threads = threads or available_cores()
+        self.threads = threads or usable_cores()
         self.batch_size = max(1, int(batch_size))
         slots = min(self.batch_size, self.threads)
         self._slots = [_Interpreter(Interpreter, tflite_file, self.threads // slots) for _ in range(slots)]
@@ -85,9 +88,7 @@ class _Interpreter:
     """One LiteRT interpreter, resized to the frame shape it is given."""
 
     def __init__(self, interpreter_class, tflite_file, threads: int):
-        from .._tf import quiet_stderr
 
-        self._quiet = quiet_stderr
         with quiet_stderr():
             self._interpreter = interpreter_class(model_path=str(tflite_file), num_threads=threads)
         detail = self._interpreter.get_input_details()[0]
@@ -98,7 +99,7 @@ class _Interpreter:
 
     def resize(self, shape: tuple[int, ...]) -> None:
         if shape != self._shape:
-            with self._quiet():  # XNNPACK announces itself on stderr
+            with quiet_stderr():  # XNNPACK announces itself on stderr
                 self._interpreter.resize_tensor_input(self._input, list(shape), strict=False)
                 self._interpreter.allocate_tensors()
             self._shape = shape
@@ -120,8 +121,6 @@ def convert_to_tflite(saved_model: str | os.PathLike, out: str | os.PathLike) ->
     """
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-    from .._tf import tensorflow
-    from . import tfjs
 
     tf = tensorflow()
     signature = tf.saved_model.load(str(saved_model)).signatures["serving_default"]
@@ -136,35 +135,13 @@ def convert_to_tflite(saved_model: str | os.PathLike, out: str | os.PathLike) ->
         fh.write(converter.convert())
 
 
-def default_threads(*, encoding: bool = False, cores: int | None = None) -> int:
-    """TFLite threads for a run: every core, less one while an MP4 is being encoded.
-
-    The encoder (libx264) and the decoder need a core of their own; measured on 2 cores,
-    a second inference thread then only fights them for it (see ``bench/REPORT.md``).
-    """
-    cores = cores or available_cores()
-    return max(1, cores - 1) if encoding else cores
-
-
-def available_cores() -> int:
-    """Cores this process may run on (its CPU affinity where the OS tells, else all of them)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
-
-
-def gpu_visible() -> bool:
-    """Whether an NVIDIA GPU is present (checked without importing TensorFlow)."""
-    return os.path.exists("/dev/nvidia0") or os.path.exists("/dev/nvidiactl")
-
-
 def make_runner(store, model: str, backend: str = "auto", threads: int | None = None, batch_size: int = 1):
     """The runner for ``model`` on ``backend`` (``auto``: TFLite on CPU, TensorFlow with a GPU).
 
     ``threads`` and ``batch_size`` apply to TFLite; TensorFlow runs a batch frame by frame.
     """
     if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        raise UsageError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     saved_model = store.ensure(model)
     if backend == "auto":
         backend = "tf" if gpu_visible() else "tflite"

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._tf import tensorflow
+
 # Sizes in bytes of the dtypes a weights manifest may use.
 _DTYPES = {
     "float32": np.float32,
@@ -118,7 +120,6 @@ def load_graph_def(model_json: str | os.PathLike):
     """
     from google.protobuf import json_format
 
-    from .._tf import tensorflow
 
     tf = tensorflow()
 
@@ -161,7 +162,6 @@ def load_graph_def(model_json: str | os.PathLike):
 
 def to_function(graph_def, input_name: str, output_name: str):
     """Import a ``GraphDef`` and return a concrete function ``input -> output``."""
-    from .._tf import tensorflow
 
     tf = tensorflow()
 
@@ -175,7 +175,6 @@ def to_function(graph_def, input_name: str, output_name: str):
 
 def to_saved_model(graph_def, input_name: str, output_name: str, export_dir: str | os.PathLike) -> None:
     """Write the graph as a SavedModel with a TF Hub-style ``serving_default`` signature."""
-    from .._tf import tensorflow
 
     tf = tensorflow()
 
@@ -196,7 +195,6 @@ def to_saved_model(graph_def, input_name: str, output_name: str, export_dir: str
 
 
 def _const_value(nodes: dict, name: str):
-    from .._tf import tensorflow
 
     node = nodes.get(name.split(":")[0].lstrip("^"))
     if node is None or node.op != "Const":
@@ -214,7 +212,6 @@ def expand_new_axis_slices(graph_def):
     """
     from tensorflow.core.framework import node_def_pb2
 
-    from .._tf import tensorflow
 
     tf = tensorflow()
     nodes = {n.name: n for n in graph_def.node}

@@ -1,0 +1,80 @@
+"""``movenet dir``: every image and video under a folder, with a run manifest."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .. import settings as defaults
+from ..errors import EXIT_FAILED, describe
+from ..run import run_folder
+from ..util.progress import write_line
+from .console import FINISHED, debugging, handle_errors, note
+from .options import pose_options, quality_options, run_settings, video_options
+
+
+def _reporter(quiet: bool, finished: list):
+    def report(record):
+        if record.status == "done":
+            finished.append(record.input)
+        if record.status == "failed":
+            write_line(f"movenet: error: {describe(record.reason, record.input)}")
+            if record.traceback and debugging():
+                write_line(record.traceback.rstrip())
+        elif quiet:
+            return
+        elif record.status == "done":
+            fps = record.frames / record.seconds if record.seconds else 0.0
+            frames = f"{record.frames} frame{'' if record.frames == 1 else 's'}"
+            write_line(f"{record.input}: done, {frames} in {record.seconds:.1f} s ({fps:.1f} fps)")
+        elif record.status == "skipped":
+            write_line(f"{record.input}: skipped, outputs complete")
+
+    return report
+
+
+@click.command("dir")
+@click.argument("in_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--output", "-o", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--no-video", is_flag=True, help="For videos, write only the keypoint data.")
+@click.option("--csv", "image_csv", is_flag=True, help="Also write CSV for images (videos always get one).")
+@click.option("--skip-existing", is_flag=True,
+              help="Resume: skip inputs whose outputs are complete (checked, not just present); redo the rest.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Files processed at once, each in its own worker process [default: one per core].")
+@click.option("--engine", type=click.Choice(defaults.ENGINES), default=defaults.ENGINE, show_default=True,
+              help="local: this machine; ray: one Ray task per file (pip install 'movenet-cli[ray]').")
+@click.option("--address", default=None, help="Ray cluster to join (e.g. auto, HOST:6379); default: a local instance.")
+@video_options
+@quality_options
+@pose_options
+@handle_errors
+def dir_(in_dir, out_dir, no_video, image_csv, skip_existing, jobs, engine, address, overwrite, quiet, **params):
+    """Process every image and video under IN_DIR, mirroring outputs under OUT_DIR.
+
+    Every run writes OUT_DIR/movenet-run.json: each input's status, outputs, frame
+    counts and timings, and the settings used.
+    """
+    settings = run_settings(params)
+    if address is not None and engine != "ray":
+        raise click.BadParameter("only used with --engine ray", param_hint="--address")
+    if jobs is not None and engine == "ray":
+        raise click.BadParameter("Ray decides how many files run at once; leave --jobs out", param_hint="--jobs")
+    finished: list[Path] = []
+    context = click.get_current_context()
+
+    def planned(records):
+        context.meta[FINISHED] = (finished, len(records))  # reported if the run is interrupted
+
+    run = run_folder(in_dir, out_dir, settings, engine=engine, jobs=jobs, address=address, overwrite=overwrite,
+                     skip_existing=skip_existing, video=not no_video, image_csv=image_csv, progress=not quiet,
+                     on_plan=planned, on_record=_reporter(quiet, finished))
+    counts = run.counts
+    note(f"{counts['done']} done, {counts['failed']} failed, {counts['skipped']} skipped -> {out_dir}"
+         f" (manifest {run.manifest_path.name})")
+    for record in run.failed:
+        note(f"  failed: {describe(record.reason, record.input)}")
+    if run.failed:
+        sys.exit(EXIT_FAILED)

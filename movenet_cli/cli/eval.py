@@ -1,0 +1,46 @@
+"""``movenet eval``: COCO keypoint AP of a model and settings on labelled images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import EvalError
+from ..pipeline import Outputs, check_outputs
+from ..pipeline.evaluate import evaluate
+from ..pose import PoseEstimator
+from .console import handle_errors, note
+from .options import pose_options, run_settings
+
+
+@click.command("eval")
+@click.argument("ground_truth", type=click.Path(path_type=Path))
+@click.argument("images_dir", type=click.Path(path_type=Path))
+@click.option("--save-predictions", type=click.Path(path_type=Path), help="Write the predictions as COCO results JSON.")
+@pose_options
+@handle_errors
+def eval_(ground_truth, images_dir, save_predictions, overwrite, quiet, **params):
+    """Score the model on COCO keypoint ground truth: AP, AP50, AP75 and AR (pycocotools).
+
+    GROUND_TRUTH is a COCO-format keypoints JSON; IMAGES_DIR holds its images.
+    """
+    settings = run_settings(params)
+    if not images_dir.is_dir():
+        raise EvalError(f"{images_dir}: no such folder" if not images_dir.exists() else f"{images_dir}: not a folder")
+    if save_predictions is not None:
+        check_outputs([ground_truth], Outputs(json=save_predictions), overwrite=overwrite)
+    estimator = PoseEstimator.from_settings(settings)
+
+    def report(name, poses):
+        if not quiet:
+            note(f"{name}: {len(poses)} people")
+
+    result = evaluate(estimator, ground_truth, images_dir, save_predictions=save_predictions, on_image=report)
+    setup = estimator.model + (f" (input {estimator.input_size})" if estimator.spec.multipose else "")
+    setup += f" + {estimator.refiner.model} refinement" if estimator.refiner is not None else ""
+    click.echo(f"{setup}, {estimator.backend}: {result.images} images, {result.people} labelled people")
+    for name in ("AP", "AP50", "AP75", "AR"):
+        click.echo(f"{name:5s} {result.stats[name]:.3f}")
+    if save_predictions is not None and not quiet:
+        note(f"predictions -> {save_predictions}")

@@ -1,0 +1,50 @@
+"""``movenet image``: poses on still images."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import EXIT_FAILED, describe
+from ..media import IMAGE_EXTENSIONS
+from ..pipeline import check_outputs, check_unique, image_outputs, process_images
+from ..pose import PoseEstimator
+from ..util.preflight import check_input, prepare_output_dirs
+from .console import debugging, fail, handle_errors, note
+from .options import pose_options, run_settings
+
+
+@click.command()
+# readable=False: an unreadable input is a failed input (exit 1, see preflight), not a usage error.
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
+@click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
+              help="Annotated image path (one input), or a folder (several inputs, or a path without an image extension).")
+@click.option("--csv", "write_csv", is_flag=True, help="Also write a CSV beside each JSON.")
+@pose_options
+@handle_errors
+def image(images, output, write_csv, overwrite, quiet, **params):
+    """Estimate poses on images: annotated image plus JSON (and CSV with --csv)."""
+    settings = run_settings(params)
+    single = len(images) == 1 and output.suffix.lower() in IMAGE_EXTENSIONS
+    plans = [(path, image_outputs(path, output, single=single, csv=write_csv)) for path in images]
+    for path, outputs in plans:
+        check_input(path)
+        check_outputs(images, outputs, overwrite=overwrite)
+    check_unique(plans)
+    prepare_output_dirs(out for _, outputs in plans for out in outputs.paths())
+    estimator = PoseEstimator.from_settings(settings)
+
+    def done(path, outputs, result):
+        if not quiet:
+            n = len(result.people)
+            note(f"{path}: {n} {'person' if n == 1 else 'people'} -> {', '.join(map(str, outputs.paths()))}")
+
+    def error(path, exc):
+        if debugging():
+            raise exc
+        fail(describe(exc, path))
+
+    if process_images(estimator, plans, on_done=done, on_error=error):
+        sys.exit(EXIT_FAILED)

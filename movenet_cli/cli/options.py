@@ -1,0 +1,148 @@
+"""The option groups the commands share, built from :mod:`movenet_cli.settings`, and the objects
+made from their values.
+
+Every default shown in ``--help`` is read from settings, so it is stated once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import click
+
+from .. import settings
+from ..settings import RunSettings, VideoQuality
+from ..types import MODEL_NAMES
+
+
+class Number(click.ParamType):
+    """A finite number (``nan`` and ``inf`` refused) in an optional closed range."""
+
+    name = "number"
+
+    def __init__(self, low: float | None = None, high: float | None = None, *, integer: bool = False,
+                 positive: bool = False):
+        self.low, self.high, self.integer, self.positive = low, high, integer, positive
+        self.name = "integer" if integer else "number"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = value
+        else:
+            try:
+                number = int(value) if self.integer else float(value)
+            except (TypeError, ValueError):
+                self.fail(f"{value!r} is not {'a whole number' if self.integer else 'a number'}", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
+            self.fail(f"{value} is not in the range {self.low}..{self.high}", param, ctx)
+        if self.positive and number <= 0:
+            self.fail(f"{value} must be greater than 0", param, ctx)
+        return number
+
+
+def _apply(fn, options):
+    """Apply click options so that they appear in --help in the order listed."""
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def pose_options(fn):
+    """Options shared by every command that runs a model."""
+    return _apply(fn, [
+        click.option("--model", "-m", type=click.Choice(MODEL_NAMES), default=settings.MODEL, show_default=True,
+                     help="MoveNet model: SinglePose Lightning/Thunder, or MultiPose Lightning (up to 6 people)."),
+        click.option("--backend", type=click.Choice(settings.BACKENDS), default=settings.BACKEND, show_default=True,
+                     help="Runtime: TFLite (XNNPACK) on CPU, TensorFlow; auto picks TensorFlow only when a GPU is present."),
+        click.option("--threshold", type=Number(0, 1), default=settings.THRESHOLD, show_default=True,
+                     help="Keypoint confidence needed to draw a keypoint (and to count it in a singlepose bbox)."),
+        click.option("--min-pose-score", type=Number(0, 1), default=settings.MIN_POSE_SCORE, show_default=True,
+                     help="People scoring below this are dropped."),
+        click.option("--input-size", type=Number(*settings.INPUT_SIZE_RANGE, integer=True), default=settings.INPUT_SIZE,
+                     show_default=True, help="MultiPose: larger side of the model input (a multiple of 32)."),
+        click.option("--refine", type=click.Choice(settings.REFINE_MODELS), default=None,
+                     help="MultiPose: re-estimate each person on a crop with this SinglePose model (slower, more accurate)."),
+        click.option("--overwrite", is_flag=True, help="Replace output files that already exist."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bars or per-file lines."),
+    ])
+
+
+def video_options(fn):
+    return _apply(fn, [
+        click.option("--start", type=Number(0), default=None, help="First second to process."),
+        click.option("--end", type=Number(0), default=None, help="Second to stop at (exclusive)."),
+        click.option("--every", type=Number(1, integer=True), default=settings.EVERY, show_default=True,
+                     help="Process every Nth frame; the annotated video then runs at fps/N."),
+        click.option("--preset", type=click.Choice(settings.PRESETS), default=settings.PRESET, show_default=True,
+                     help="x264 preset: slower presets give smaller files for more time."),
+        click.option("--crf", type=Number(*settings.CRF_RANGE, integer=True), default=settings.CRF, show_default=True,
+                     help="x264 quality (lower is better)."),
+    ])
+
+
+def quality_options(fn):
+    """Tracking and smoothing across the frames of a video."""
+    similarity = ", ".join(f"{v} for {k}" for k, v in settings.MIN_SIMILARITY.items())
+    return _apply(fn, [
+        click.option("--tracker", type=click.Choice((*settings.TRACKERS, "none")), default=settings.TRACKER,
+                     show_default=True,
+                     help="How MultiPose people keep their ids across frames: box IoU, keypoint similarity (OKS), "
+                     "or none (ids are the rank in each frame, nothing is smoothed)."),
+        click.option("--max-tracks", type=Number(1, integer=True), default=settings.MAX_TRACKS, show_default=True,
+                     help="Most people tracked at once."),
+        click.option("--max-age", type=Number(positive=True), default=settings.MAX_AGE_MS, show_default=True,
+                     help="Milliseconds a person may go unseen and keep their id."),
+        click.option("--min-similarity", type=Number(0, 1), default=None,
+                     help=f"Least similarity to keep an id [default: {similarity}]."),
+        click.option("--no-smooth", is_flag=True, help="Do not smooth keypoints over time (One-Euro filter)."),
+        click.option("--no-follow", is_flag=True,
+                     help="SinglePose: give the model the whole frame every time instead of a crop that follows the "
+                     "person (less accurate on small people; frames can then be decoded at model size and batched)."),
+    ])
+
+
+def runner_options(fn):
+    """How the model runs over the frames of a video."""
+    return _apply(fn, [
+        click.option("--threads", type=Number(1, integer=True), default=None,
+                     help="TFLite inference threads [default: every core; one fewer while an MP4 is encoded, "
+                     "leaving that core to ffmpeg]."),
+        click.option("--batch-size", type=Number(1, settings.BATCH_SIZE_MAX, integer=True), default=None,
+                     help="Frames per model call [default: as many as --threads, or 1 where each frame's input "
+                     "depends on the last result, as when SinglePose follows the person]. MoveNet takes one frame "
+                     "at a time, so TFLite runs a batch on up to --threads interpreters side by side; TensorFlow "
+                     "runs a batch frame by frame."),
+    ])
+
+
+POSE_KEYS = ("model", "backend", "threshold", "min_pose_score", "input_size", "refine")
+VIDEO_KEYS = ("start", "end", "every", "preset", "crf")
+
+
+def take(params: dict, keys) -> dict:
+    """Remove ``keys`` from ``params`` (those present) and return them."""
+    return {key: params.pop(key) for key in keys if key in params}
+
+
+def video_quality(params: dict) -> VideoQuality:
+    """The tracking/smoothing options taken out of ``params``."""
+    tracker = params.pop("tracker")
+    return VideoQuality(
+        tracker=None if tracker == "none" else tracker, max_tracks=params.pop("max_tracks"),
+        max_age=params.pop("max_age"), min_similarity=params.pop("min_similarity"),
+        smooth=not params.pop("no_smooth"), follow=not params.pop("no_follow"),
+    )
+
+
+def run_settings(params: dict) -> RunSettings:
+    """The settings taken out of ``params`` (pose, frames, encoding, tracking), checked.
+
+    A combination that cannot work is a usage error, reported by Click (exit 2)."""
+    quality = video_quality(params) if "tracker" in params else VideoQuality()
+    run = RunSettings(**take(params, POSE_KEYS), **take(params, VIDEO_KEYS), quality=quality)
+    try:
+        return run.check()
+    except settings.UsageError as exc:
+        raise click.UsageError(str(exc)) from None

@@ -1,0 +1,265 @@
+"""Encoding: annotated frames to an H.264 MP4, with the source's audio muxed back.
+
+Example::
+
+    with VideoWriter("out.mp4", 960, 540, 30.0, audio_source="in.mp4") as writer:
+        for frame in frames:
+            writer.write(frame)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+
+from .. import settings
+from ..errors import MediaError
+from ..util.fs import remove_quietly, temp_path_for
+from .ffmpeg import ffmpeg_exe, fps_fraction, last_error_line, popen_kwargs, seconds_arg, start_ffmpeg, stop
+from .probe import probe
+
+logger = logging.getLogger(__name__)
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+# Audio codecs that go into an MP4 container by stream copy and play in
+# common players.  Anything else is re-encoded to AAC.
+_MP4_COPY_AUDIO_CODECS = frozenset({"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"})
+_AAC_BITRATE = "160k"
+# How much longer than the video a muxed file may be (one or two audio packets).
+_AUDIO_OVERHANG_S = 0.1
+
+
+class VideoWriter:
+    """Write RGB frames to an H.264 MP4 file, atomically.
+
+    The video is encoded with libx264 (``preset``, ``crf``), ``yuv420p``,
+    BT.709 colours, ``+faststart``, at exactly ``fps`` and ``width x height``.
+    ``yuv420p`` needs even dimensions: for an odd width or height one black
+    pixel column/row is added on the right/bottom (1767x993 is stored as
+    1768x994); the picture itself is never rescaled.
+
+    With ``audio_source``, the first audio stream of that file (if it has
+    one) is added to the output, cut to ``[audio_start, audio_end)`` and never
+    longer than the written video.  It is stream-copied when the codec fits
+    in MP4 (AAC, MP3, AC-3, Opus, ...) and re-encoded to AAC otherwise.  The
+    audio is muxed in a second, quick ffmpeg pass once all frames are written,
+    so the video keeps exactly the frames written.
+
+    Frames go to a hidden temporary file next to ``path``, which is renamed
+    to ``path`` only by a successful :meth:`close` (or ``with`` exit without
+    an exception).  An exception inside the ``with`` block or :meth:`abort`
+    kills ffmpeg and deletes the temporary file, so ``path`` never holds a
+    half-written video.
+    """
+
+    def __init__(
+        self,
+        path: PathLike,
+        width: int,
+        height: int,
+        fps: float | Fraction,
+        *,
+        audio_source: PathLike | None = None,
+        audio_start: float | None = None,
+        audio_end: float | None = None,
+        preset: str = settings.PRESET,
+        crf: int = settings.CRF,
+    ) -> None:
+        width, height = int(width), int(height)
+        if width < 1 or height < 1:
+            raise ValueError("width and height must be positive")
+        if not fps or float(fps) <= 0:
+            raise ValueError("fps must be positive")
+        self.path = Path(path)
+        self.width = width
+        self.height = height
+        self.fps = fps_fraction(fps)
+        self.audio_source = os.fspath(audio_source) if audio_source is not None else None
+        self.audio_start = audio_start
+        self.audio_end = audio_end
+        self.frames_written = 0
+        self._closed = False
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._tmp = temp_path_for(self.path)
+        self._tmp_mux: Path | None = None
+
+        parent = self.path.parent
+        if not parent.is_dir():
+            raise MediaError(f"output directory does not exist: {parent}")
+
+        filters = []
+        if width % 2 or height % 2:
+            filters.append(f"pad={width + width % 2}:{height + height % 2}:0:0:color=black")
+        # RGB -> BT.709 limited-range YUV, tagged as such (the tags live on the
+        # frames in current ffmpeg, hence setparams rather than -color_* only).
+        filters.append(
+            "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
+            "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
+        )
+        cmd = [
+            ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-y",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+            "-framerate", str(self.fps), "-i", "pipe:0",
+            "-an", "-vf", ",".join(filters),
+            "-c:v", "libx264", "-preset", str(preset), "-crf", str(crf), "-pix_fmt", "yuv420p",
+            "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+            "-color_range", "tv", "-movflags", "+faststart", "-f", "mp4", str(self._tmp),
+        ]  # fmt: skip
+        self._stderr = tempfile.TemporaryFile()
+        try:
+            self._proc = start_ffmpeg(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
+        except MediaError:
+            self._stderr.close()
+            raise
+
+    # -- context manager -------------------------------------------------
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self.abort()
+        else:
+            self.close()
+
+    def __del__(self) -> None:  # last resort: never leave ffmpeg running
+        try:
+            if not self._closed:
+                self.abort()
+        except Exception:
+            pass
+
+    # -- writing ---------------------------------------------------------
+
+    def write(self, image: np.ndarray) -> None:
+        """Append one ``uint8`` RGB frame of shape ``(height, width, 3)``."""
+        if self._closed or self._proc is None:
+            raise ValueError("write to a closed VideoWriter")
+        arr = np.asarray(image)
+        if arr.dtype != np.uint8 or arr.shape != (self.height, self.width, 3):
+            raise ValueError(
+                f"frame must be uint8 of shape {(self.height, self.width, 3)}, got {arr.dtype} {arr.shape}"
+            )
+        arr = np.ascontiguousarray(arr)
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(arr.data)
+        except (BrokenPipeError, OSError) as exc:
+            reason = self._error_text()
+            self.abort()
+            raise MediaError(f"ffmpeg stopped while encoding: {reason}") from exc
+        self.frames_written += 1
+
+    def _error_text(self) -> str:
+        try:
+            if self._proc is not None:
+                try:
+                    self._proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+            self._stderr.seek(0)
+            return last_error_line(self._stderr.read().decode("utf-8", "replace"))
+        except (OSError, ValueError):
+            return "unknown ffmpeg error"
+
+    def close(self) -> None:
+        """Finish the file and move it to its final path."""
+        if self._closed:
+            return
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None
+        try:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+            returncode = proc.wait()
+            if returncode != 0:
+                raise MediaError(f"ffmpeg failed to encode the video: {self._error_text()}")
+            if self.frames_written == 0:
+                raise MediaError("no frames were written")
+            result = self._tmp
+            if self.audio_source is not None:
+                self._tmp_mux = temp_path_for(self.path, "partial-audio")
+                video_length = float(self.frames_written / self.fps)
+                span = (self.audio_start, self.audio_end)
+                result = mux_audio(self._tmp, self._tmp_mux, self.audio_source, span, video_length)
+            os.replace(result, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        self._finish()
+
+    def abort(self) -> None:
+        """Stop ffmpeg and delete the temporary file; the final path is not touched."""
+        proc = self._proc
+        if proc is not None:
+            stop(proc, proc.stdin)
+        self._finish()
+
+    def _finish(self) -> None:
+        self._closed = True
+        remove_quietly(self._tmp)
+        remove_quietly(self._tmp_mux)
+        try:
+            self._stderr.close()
+        except (OSError, AttributeError):
+            pass
+
+
+def mux_audio(video: Path, out: Path, source: str, span: tuple[float | None, float | None], video_length: float) -> Path:
+    """Mux the first audio stream of ``source``, cut to ``span`` (seconds) and never longer than
+    the video, into a copy of ``video`` at ``out``; return the file to publish (``video`` when
+    there is no audio to add)."""
+    try:
+        found = probe(source)
+    except MediaError as exc:
+        logger.warning("not copying audio from %s: %s", source, exc)
+        return video
+    if not found.info.has_audio:
+        return video
+    start = max(0.0, span[0] or 0.0)
+    length = video_length
+    if span[1] is not None:
+        length = min(length, span[1] - start)
+    if found.info.duration is not None:
+        length = min(length, found.info.duration - start)
+    if length <= 0.01:
+        return video
+    codecs = ["copy", "aac"] if found.info.audio_codec in _MP4_COPY_AUDIO_CODECS else ["aac"]
+    error = ""
+    for codec in codecs:
+        audio_args = ["-c:a", "copy"] if codec == "copy" else ["-c:a", "aac", "-b:a", _AAC_BITRATE]
+        cmd = [
+            ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+            "-i", str(video), *(["-ss", seconds_arg(start)] if start > 0 else []),
+            "-t", seconds_arg(length), "-i", source,
+            "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", *audio_args,
+            "-movflags", "+faststart", "-f", "mp4", str(out),
+        ]  # fmt: skip
+        proc = subprocess.run(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **popen_kwargs()
+        )
+        if proc.returncode == 0:
+            # Copied audio may overhang the video by a packet; anything
+            # more means ffmpeg did not honour the cut: try re-encoding.
+            muxed = probe(out).info.duration
+            if muxed is None or muxed <= video_length + _AUDIO_OVERHANG_S:
+                return out
+            error = f"audio came out {muxed:.2f}s long for {video_length:.2f}s of video"
+            logger.debug("audio mux with -c:a %s: %s", codec, error)
+            continue
+        error = last_error_line(proc.stderr.decode("utf-8", "replace"))
+        logger.debug("audio mux with -c:a %s failed: %s", codec, error)
+    logger.warning("could not add the audio of %s (%s); writing video only", source, error)
+    remove_quietly(out)
+    return video

@@ -1,0 +1,171 @@
+"""COCO keypoint evaluation: run an estimator over a COCO-format ground truth and score it.
+
+Scoring is pycocotools' ``COCOeval(iouType="keypoints")``, the metric the COCO keypoint
+challenge uses (OKS-based AP over thresholds 0.50:0.95, AP50, AP75, AR). Predictions are
+COCO results: one entry per person with 17 ``x, y, score`` triplets and a person score.
+
+Example::
+
+    from movenet_cli import PoseEstimator
+
+    report = evaluate(PoseEstimator("multipose"), "tests/data/coco-dev/test_coco.json",
+                      "tests/data/coco-dev")
+    print(report.ap, report.ap50, report.ap75, report.ar)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ..errors import EvalError, MediaError
+from ..media import read_image
+from ..types import Pose
+from ..util.fs import atomic_write
+
+# Names of COCOeval.stats for keypoints, in order.
+STAT_NAMES = ("AP", "AP50", "AP75", "AP_medium", "AP_large", "AR", "AR50", "AR75", "AR_medium", "AR_large")
+
+
+@dataclass
+class EvalReport:
+    """COCO keypoint metrics (``stats`` in :data:`STAT_NAMES` order) and the predictions scored."""
+
+    stats: dict[str, float]
+    images: int
+    people: int
+    predictions: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    ap = property(lambda self: self.stats["AP"], doc="AP averaged over OKS 0.50:0.95")
+    ap50 = property(lambda self: self.stats["AP50"], doc="AP at OKS 0.50")
+    ap75 = property(lambda self: self.stats["AP75"], doc="AP at OKS 0.75")
+    ar = property(lambda self: self.stats["AR"], doc="AR averaged over OKS 0.50:0.95")
+
+    def summary(self) -> str:
+        return (
+            f"AP {self.ap:.3f}  AP50 {self.ap50:.3f}  AP75 {self.ap75:.3f}  AR {self.ar:.3f}"
+            f"  ({self.images} images, {self.people} labelled people)"
+        )
+
+
+def load_ground_truth(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and sanity-check a COCO keypoint ground truth file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EvalError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvalError(f"{path}: cannot read ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise EvalError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(
+        data.get("annotations"), list
+    ):
+        raise EvalError(f"{path}: not a COCO ground truth (needs 'images' and 'annotations' lists)")
+    image_ids = set()
+    for n, entry in enumerate(data["images"]):
+        if not isinstance(entry, dict) or "id" not in entry or not isinstance(entry.get("file_name"), str):
+            raise EvalError(f"{path}: image entry {n} needs 'id' and 'file_name'")
+        image_ids.add(entry["id"])
+    for n, ann in enumerate(data["annotations"]):
+        where = f"{path}: annotation {ann.get('id', n) if isinstance(ann, dict) else n}"
+        if not isinstance(ann, dict) or not isinstance(ann.get("keypoints"), list) or len(ann["keypoints"]) != 51:
+            raise EvalError(f"{where} has no 17-keypoint 'keypoints' list")
+        missing = [key for key in ("id", "image_id", "area", "bbox") if key not in ann]
+        if missing:
+            raise EvalError(f"{where} lacks {', '.join(missing)}")
+        if ann["image_id"] not in image_ids:
+            raise EvalError(f"{where} refers to image {ann['image_id']}, which is not in 'images'")
+        ann.setdefault("num_keypoints", sum(1 for v in ann["keypoints"][2::3] if v > 0))
+        ann.setdefault("iscrowd", 0)
+        ann.setdefault("category_id", 1)
+    data.setdefault("categories", [{"id": 1, "name": "person"}])
+    return data
+
+
+def to_coco_result(image_id: int, pose: Pose, category_id: int = 1) -> dict[str, Any]:
+    """One COCO results entry for a person (keypoint scores in the visibility slots)."""
+    return {
+        "image_id": image_id,
+        "category_id": category_id,
+        "keypoints": [round(float(v), 3) for row in pose.keypoints for v in row],
+        "score": round(float(pose.score), 5),
+    }
+
+
+def predict(
+    estimator: Callable,
+    ground_truth: dict[str, Any],
+    images_dir: str | os.PathLike,
+    *,
+    on_image: Callable[[str, list[Pose]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run ``estimator`` (image -> poses) on every image of the ground truth."""
+    images_dir = Path(images_dir)
+    category = _person_category(ground_truth)
+    results = []
+    for entry in ground_truth["images"]:
+        path = images_dir / entry["file_name"]
+        try:
+            image = read_image(path)
+        except MediaError as exc:
+            raise EvalError(f"{path}: {exc}") from None
+        poses = estimator(image)
+        results.extend(to_coco_result(entry["id"], pose, category) for pose in poses)
+        if on_image is not None:
+            on_image(entry["file_name"], poses)
+    return results
+
+
+def score(ground_truth: dict[str, Any], predictions: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """COCO keypoint metrics of ``predictions`` against ``ground_truth`` (pycocotools)."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools narrates every step
+        gt = COCO()
+        gt.dataset = json.loads(json.dumps(ground_truth))
+        gt.createIndex()
+        if not predictions:
+            return {name: 0.0 for name in STAT_NAMES}
+        dt = gt.loadRes(json.loads(json.dumps(list(predictions))))
+        coco_eval = COCOeval(gt, dt, iouType="keypoints")
+        coco_eval.params.imgIds = [img["id"] for img in ground_truth["images"]]
+        coco_eval.evaluate()
+        coco_eval.accumulate()
+        coco_eval.summarize()
+    # COCOeval reports -1 where a metric has no labelled people (e.g. no medium ones).
+    return {name: float(value) for name, value in zip(STAT_NAMES, coco_eval.stats)}
+
+
+def evaluate(
+    estimator: Callable,
+    gt_path: str | os.PathLike,
+    images_dir: str | os.PathLike,
+    *,
+    save_predictions: str | os.PathLike | None = None,
+    on_image: Callable[[str, list[Pose]], None] | None = None,
+) -> EvalReport:
+    """Estimate poses on the ground truth's images and score them; optionally save the predictions."""
+    ground_truth = load_ground_truth(gt_path)
+    predictions = predict(estimator, ground_truth, images_dir, on_image=on_image)
+    stats = score(ground_truth, predictions)
+    if save_predictions is not None:
+        Path(save_predictions).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(save_predictions) as fh:
+            json.dump(predictions, fh)
+    labelled = sum(1 for a in ground_truth["annotations"] if a["num_keypoints"] > 0 and not a["iscrowd"])
+    return EvalReport(stats, len(ground_truth["images"]), labelled, predictions)
+
+
+def _person_category(ground_truth: dict[str, Any]) -> int:
+    for category in ground_truth.get("categories", []):
+        if category.get("name") == "person":
+            return int(category["id"])
+    return 1

@@ -1,0 +1,63 @@
+"""One still image through the stages: read -> estimate -> JSON/CSV + annotated image.
+
+Example::
+
+    estimator = PoseEstimator("multipose")
+    result = process_image(estimator, "sample_media/person.jpg", Outputs(Path("out/p.jpg"), Path("out/p.json")))
+    print(len(result.people))
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..media import read_image, write_image
+from ..render.draw import draw_poses
+from ..types import FrameResult
+from ..util.preflight import check_input
+from .outputs import Outputs, model_info, open_sinks, source_info
+
+
+def process_image(estimator, path: str | os.PathLike, outputs: Outputs) -> FrameResult:
+    """Estimate poses on one image and write the annotated image, JSON and CSV."""
+    path = Path(path)
+    check_input(path)
+    image = read_image(path)
+    height, width = image.shape[:2]
+    poses = estimator(image)
+    result = FrameResult(0, 0.0, poses)
+    source = source_info(path, width, height, None, 0)
+    with ExitStack() as stack:
+        sinks = open_sinks(stack, outputs, source, model_info(estimator, estimator.input_shape(height, width)))
+        for sink in sinks:
+            sink.add(result)
+        if outputs.media is not None:
+            annotated = draw_poses(image, poses, threshold=estimator.threshold, show_ids=estimator.spec.multipose)
+            write_image(outputs.media, annotated)
+    return result
+
+
+def process_images(
+    estimator,
+    plans: Iterable[tuple[Path, Outputs]],
+    *,
+    on_done: Callable[[Path, Outputs, FrameResult], None],
+    on_error: Callable[[Path, BaseException], None],
+) -> int:
+    """Process each (image, outputs); one image's failure never stops the others.
+
+    ``on_error`` is called with each failure (it may re-raise); returns how many failed.
+    """
+    failed = 0
+    for path, outputs in plans:
+        try:
+            result = process_image(estimator, path, outputs)
+        except Exception as exc:  # noqa: BLE001 - reported for this image; the others go on
+            on_error(path, exc)
+            failed += 1
+            continue
+        on_done(path, outputs, result)
+    return failed

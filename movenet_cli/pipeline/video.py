@@ -1,0 +1,246 @@
+"""One video through the stages: decode -> letterbox -> model -> poses -> follow/track/smooth ->
+draw/encode + JSON/CSV (+ plot).
+
+Three overlapped stages joined by bounded queues (:mod:`movenet_cli.pipeline.stages`): a decoder
+thread reads and letterboxes frames (without an annotated video, ffmpeg hands over only the
+pixels the resize reads); the calling thread runs the model, in batches where frames are
+independent, and the per-video :class:`~movenet_cli.temporal.FrameProcessor`; a writer thread
+draws, encodes and feeds the sinks. Every output is written under a temporary name and renamed
+into place only when the run completes.
+
+Example::
+
+    estimator = PoseEstimator("multipose")
+    stats = process_video(estimator, "sample_media/demo_clip.mp4",
+                          Outputs(Path("out/demo.mp4"), Path("out/demo.json"), Path("out/demo.csv")))
+    print(stats.frames, stats.fps)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import settings
+from ..errors import MediaError
+from ..media import VideoInfo, VideoWriter, iter_frames, probe_video
+from ..pose.letterbox import letterbox_samples
+from ..render.draw import draw_poses
+from ..render.plot import RunSummary
+from ..render.sinks import JsonSink
+from ..settings import VideoQuality
+from ..temporal import FrameProcessor
+from ..types import FrameResult
+from ..util.preflight import check_input
+from ..util.progress import progress_bar
+from .outputs import Outputs, model_info, open_sinks, source_info
+from .stages import DONE, QUEUE_DEPTH, Decoded, Estimated, Stage, get, put
+
+
+@dataclass
+class RunStats:
+    """What one input produced.
+
+    ``complete`` is false when the input decoded only in part (a truncated or damaged video):
+    the outputs then hold the frames that decoded, the JSON says ``"complete": false``, and
+    ``problem`` tells what was missing.
+    """
+
+    frames: int
+    seconds: float
+    people: int = 0
+    complete: bool = True
+    problem: str | None = None
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class _Run:
+    """What the stages of one video share."""
+
+    path: Path
+    info: VideoInfo
+    estimator: object
+    process: FrameProcessor
+    box: object
+    stop: threading.Event
+    decoded: queue.Queue
+    estimated: queue.Queue
+    problems: list
+
+
+def _decode(run: _Run, frame_range: dict, grid) -> None:
+    """The decoder stage: frames and their model inputs, in order, then DONE."""
+    frames = None
+    try:
+        pixels = None if grid is None else (grid.rows, grid.cols)
+        frames = iter_frames(run.path, pixels=pixels, **frame_range)
+        for frame in frames:
+            if grid is not None:
+                tensor = letterbox_samples(frame.image, grid, run.box)
+            elif frame.image.shape[:2] != (run.info.height, run.info.width):
+                raise MediaError(f"frame {frame.index} is {frame.image.shape[1]}x{frame.image.shape[0]}, "
+                                 f"expected {run.info.width}x{run.info.height}")
+            else:
+                tensor, _ = run.estimator.preprocess(frame.image, run.box)
+            if not put(run.decoded, Decoded(frame, tensor), run.stop):
+                return
+        if frames.problem:
+            run.problems.append(frames.problem)
+    finally:
+        if frames is not None:
+            frames.close()
+        put(run.decoded, DONE, run.stop)
+
+
+def _write(run: _Run, sinks: list, writer: VideoWriter | None) -> None:
+    """The writer stage: sinks and the annotated frame, in order, until DONE."""
+    est = run.estimator
+    while (item := get(run.estimated, run.stop)) is not DONE:
+        for sink in sinks:
+            sink.add(item.result)
+        if writer is not None:  # the frame was decoded for this run only: drawn on in place
+            writer.write(draw_poses(item.frame.image, item.result.people, threshold=est.threshold,
+                                    show_ids=est.spec.multipose, inplace=True))
+
+
+def _next_batch(run: _Run, size: int) -> tuple[list[Decoded], bool]:
+    """Up to ``size`` decoded frames, and whether the decoder is done."""
+    batch = []
+    while len(batch) < size:
+        item = get(run.decoded, run.stop)
+        if item is DONE:
+            return batch, True
+        batch.append(item)
+    return batch, False
+
+
+def _infer(run: _Run, on_result: Callable[[FrameResult], None]) -> None:
+    """The inference stage, in the calling thread: batches of frames through the model and the processor."""
+    size = run.estimator.batch_size if run.process.batchable else 1
+    finished = False
+    while not finished:
+        batch, finished = _next_batch(run, size)
+        if not batch:
+            break
+        if size > 1:
+            raws = run.estimator.infer(np.stack([item.tensor for item in batch]))
+            found = [run.process.finish(item.frame.image, raw, run.box, item.frame.time) for item, raw in zip(batch, raws)]
+        else:
+            found = [run.process(item.frame.image, item.tensor, run.box, item.frame.time) for item in batch]
+        for item, people in zip(batch, found):
+            result = FrameResult(item.frame.index, item.frame.time, people)
+            on_result(result)
+            if not put(run.estimated, Estimated(item.frame, result), run.stop):
+                return
+    put(run.estimated, DONE, run.stop)
+
+
+def _run_stages(run: _Run, sinks: list, writer: VideoWriter | None, frame_range: dict, grid,
+                on_result: Callable[[FrameResult], None]) -> None:
+    decoder = Stage(lambda: _decode(run, frame_range, grid), "movenet-decode", run.stop)
+    encoder = Stage(lambda: _write(run, sinks, writer), "movenet-write", run.stop)
+    decoder.start()
+    encoder.start()
+    try:
+        _infer(run, on_result)
+        encoder.join()
+    finally:
+        run.stop.set()
+        decoder.join()
+        encoder.join()
+    for stage in (decoder, encoder):
+        if stage.error is not None:
+            raise stage.error
+
+
+def process_video(
+    estimator,
+    path: str | os.PathLike,
+    outputs: Outputs,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    every: int = settings.EVERY,
+    preset: str = settings.PRESET,
+    crf: int = settings.CRF,
+    progress: bool = True,
+    on_result: Callable[[FrameResult], None] | None = None,
+    quality: VideoQuality | None = None,
+) -> RunStats:
+    """Run the estimator over a video, writing the annotated MP4, JSON and CSV (and plot).
+
+    ``quality`` sets tracking, smoothing and crop following (default: all on, see
+    :class:`~movenet_cli.settings.VideoQuality`; ``VideoQuality.off()`` for none).
+    """
+    path = Path(path)
+    check_input(path)
+    settings.check_frame_range(start, end, every)
+    info = probe_video(path)
+    box = estimator.plan(info.height, info.width)
+    process = FrameProcessor(quality or VideoQuality(), estimator, info.width, info.height)
+    run = _Run(path, info, estimator, process, box, threading.Event(), queue.Queue(QUEUE_DEPTH),
+               queue.Queue(QUEUE_DEPTH), [])
+    # With nothing to draw on or crop from, ffmpeg hands over only the pixels the letterbox resize reads.
+    grid = box.samples() if outputs.media is None and not process.uses_image else None
+    summary = RunSummary(str(path), estimator.threshold) if outputs.plot is not None else None
+    bar = progress_bar(_expected_frames(info, start, end, every), unit="frame", desc=path.name) if progress else None
+    counts = {"frames": 0, "people": 0}
+
+    def found(result: FrameResult) -> None:
+        counts["frames"] += 1
+        counts["people"] += len(result.people)
+        for listener in (on_result, summary and summary.add, bar and (lambda _: bar.update(1))):
+            if listener:
+                listener(result)
+
+    started = time.perf_counter()
+    try:
+        with ExitStack() as stack:
+            source = source_info(path, info.width, info.height, info.fps, info.rotation)
+            sinks = open_sinks(stack, outputs, source, dict(model_info(estimator, (box.in_h, box.in_w)), **process.info()))
+            writer = _open_writer(stack, outputs, info, path, start, end, every, preset, crf)
+            _run_stages(run, sinks, writer, dict(start=start, end=end, every=every), grid, found)
+            if counts["frames"] == 0:
+                raise MediaError("no frames could be decoded" + (" in the selected range" if start or end else ""))
+            if summary is not None:
+                summary.save(outputs.plot)
+            for sink in sinks:
+                if isinstance(sink, JsonSink) and run.problems:
+                    sink.complete = False
+    finally:
+        if bar is not None:
+            bar.close()
+    problem = run.problems[0] if run.problems else None
+    return RunStats(counts["frames"], time.perf_counter() - started, counts["people"], not run.problems, problem)
+
+
+def _open_writer(stack: ExitStack, outputs: Outputs, info: VideoInfo, path: Path, start, end, every, preset, crf):
+    if outputs.media is None:
+        return None
+    return stack.enter_context(
+        VideoWriter(outputs.media, info.width, info.height, info.fps / every,
+                    audio_source=str(path) if info.has_audio else None, audio_start=start, audio_end=end,
+                    preset=preset, crf=crf)
+    )
+
+
+def _expected_frames(info: VideoInfo, start, end, every) -> int | None:
+    if info.frame_count is None and info.duration is None:
+        return None
+    total = info.frame_count if info.frame_count is not None else round(info.duration * info.fps)
+    first = 0 if not start else min(total, math.ceil(start * info.fps - 1e-6))
+    last = total if end is None else min(total, math.ceil(end * info.fps - 1e-6))
+    return max(0, math.ceil((last - first) / every))

@@ -1,0 +1,142 @@
+"""PoseEstimator: a frame in, the people in it out, in source-frame pixels.
+
+Example::
+
+    from movenet_cli import PoseEstimator
+    from movenet_cli.media import read_image
+
+    estimator = PoseEstimator("multipose")
+    for pose in estimator(read_image("sample_media/person.jpg")):
+        print(pose.id, pose.score, pose.bbox, pose.keypoints[0])   # nose x, y, score
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import settings
+from ..models.runners import make_runner
+from ..models.store import ModelStore
+from ..settings import RunSettings, check_pose_options
+from ..types import MODELS, Box, ModelSpec, Pose
+from .letterbox import Letterbox, letterbox, multipose_input_shape, to_keypoints
+from .refine import Refiner
+
+
+def keypoint_extent(keypoints: np.ndarray, threshold: float) -> Box | None:
+    """The box around the keypoints scoring at least ``threshold`` (``None`` if none does):
+    a SinglePose person's bbox."""
+    ok = keypoints[keypoints[:, 2] >= threshold]
+    if len(ok) == 0:
+        return None
+    return (float(ok[:, 0].min()), float(ok[:, 1].min()), float(ok[:, 0].max()), float(ok[:, 1].max()))
+
+
+class PoseEstimator:
+    """Runs one MoveNet model on frames of any size.
+
+    ``model`` is ``lightning``, ``thunder`` or ``multipose``; ``backend`` ``auto``, ``tf``
+    or ``tflite``. Models come from :class:`~movenet_cli.models.store.ModelStore`
+    (fetched on first use). ``refine`` (``thunder`` or ``lightning``, MultiPose only)
+    re-estimates each person found on a crop with that SinglePose model
+    (:class:`~movenet_cli.pose.refine.Refiner`). ``threads`` caps the TFLite threads
+    (default: every core); ``batch_size`` is how many frames a video pipeline hands
+    :meth:`infer` at once (TFLite runs them side by side, see the runner).
+    """
+
+    def __init__(
+        self,
+        model: str = "multipose",
+        *,
+        backend: str = "auto",
+        threshold: float = settings.THRESHOLD,
+        min_pose_score: float = settings.MIN_POSE_SCORE,
+        input_size: int = settings.INPUT_SIZE,
+        store: ModelStore | None = None,
+        refine: str | None = None,
+        threads: int | None = None,
+        batch_size: int = 1,
+    ):
+        check_pose_options(model, backend, threshold, min_pose_score, input_size, refine)
+        self.spec: ModelSpec = MODELS[model]
+        self.threshold = float(threshold)
+        self.min_pose_score = float(min_pose_score)
+        self.input_size = int(input_size) if self.spec.multipose else self.spec.input_size
+        self.store = store or ModelStore()
+        self.batch_size = max(1, int(batch_size))
+        self.runner = make_runner(self.store, model, backend, threads, self.batch_size)
+        self.weights_sha256 = self.store.manifest(model)["weights_sha256"]
+        self.refiner = None
+        if refine is not None:
+            single = PoseEstimator(refine, backend=backend, threshold=threshold, store=self.store, threads=threads)
+            self.refiner = Refiner(single)
+
+    @classmethod
+    def from_settings(cls, run: RunSettings, *, threads: int | None = None, batch_size: int = 1,
+                      store: ModelStore | None = None) -> "PoseEstimator":
+        """The estimator a run's settings ask for (the one factory the CLI and the engines use)."""
+        return cls(
+            run.model, backend=run.backend, threshold=run.threshold, min_pose_score=run.min_pose_score,
+            input_size=run.input_size, refine=run.refine, threads=threads, batch_size=batch_size, store=store,
+        )
+
+    @property
+    def model(self) -> str:
+        return self.spec.name
+
+    @property
+    def backend(self) -> str:
+        return self.runner.name
+
+    def input_shape(self, height: int, width: int) -> tuple[int, int]:
+        """Model input (h, w) for a source of this size."""
+        if self.spec.multipose:
+            return multipose_input_shape(height, width, self.input_size)
+        return self.spec.input_size, self.spec.input_size
+
+    def plan(self, height: int, width: int) -> Letterbox:
+        return Letterbox.fit(height, width, *self.input_shape(height, width))
+
+    def preprocess(self, image: np.ndarray, box: Letterbox | None = None) -> tuple[np.ndarray, Letterbox]:
+        """Letterbox a uint8 HxWx3 frame into the model input (uint8 [h, w, 3])."""
+        box = box or self.plan(*image.shape[:2])
+        return letterbox(image, box), box
+
+    def infer(self, inputs: np.ndarray) -> np.ndarray:
+        """Run the model on a batch of letterboxed inputs (uint8/int32 [N, h, w, 3])."""
+        return self.runner(inputs)
+
+    def decode(self, raw: np.ndarray, box: Letterbox) -> list[Pose]:
+        """Turn one raw model output ([1,17,3] or [6,56]) into poses in source pixels."""
+        if self.spec.multipose:
+            return self._decode_multipose(raw, box)
+        return self._decode_singlepose(raw, box)
+
+    def __call__(self, image: np.ndarray) -> list[Pose]:
+        """Estimate the poses in one uint8 HxWx3 RGB frame."""
+        tensor, box = self.preprocess(image)
+        poses = self.decode(self.infer(tensor[None])[0], box)
+        return self.refiner(image, poses) if self.refiner is not None else poses
+
+    # -- decoding ---------------------------------------------------------
+    def _decode_singlepose(self, raw: np.ndarray, box: Letterbox) -> list[Pose]:
+        keypoints = to_keypoints(raw, box)
+        score = float(keypoints[:, 2].mean())
+        if score < self.min_pose_score:
+            return []
+        return [Pose(keypoints, score, keypoint_extent(keypoints, self.threshold), id=1)]
+
+    def _decode_multipose(self, raw: np.ndarray, box: Letterbox) -> list[Pose]:
+        people = []
+        for row in np.asarray(raw).reshape(-1, 56):
+            score = float(row[55])
+            if score < self.min_pose_score:
+                continue
+            keypoints = to_keypoints(row[:51], box)
+            x0, y0 = box.to_source(row[52], row[51])
+            x1, y1 = box.to_source(row[54], row[53])
+            people.append(Pose(keypoints, score, (float(x0), float(y0), float(x1), float(y1))))
+        people.sort(key=lambda p: -p.score)
+        for i, pose in enumerate(people, 1):
+            pose.id = i
+        return people

@@ -1,0 +1,1 @@
+"""What a run produces from poses: drawings, the JSON/CSV sinks, the summary plot."""

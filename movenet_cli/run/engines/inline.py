@@ -1,0 +1,24 @@
+"""The engine that runs every file in this process, one after the other, with a bar per file.
+
+Example::
+
+    for index, record in run_inline(list(enumerate(plan_folder("footage", "out"))), RunSettings()):
+        print(record.input, record.status)
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...pose import PoseEstimator
+from ...settings import RunSettings
+from ..job import FileRecord, Task, process_job
+
+
+def run_inline(
+    tasks: list[Task], settings: RunSettings, *, threads: int | None = None, progress: bool = False
+) -> Iterator[tuple[int, FileRecord]]:
+    """Run ``tasks`` here with one estimator; yield ``(index, record)`` as files finish."""
+    estimator = PoseEstimator.from_settings(settings, threads=threads)
+    for index, job in tasks:
+        yield index, process_job(estimator, job, settings, overwrite=True, progress=progress)

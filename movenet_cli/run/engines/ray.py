@@ -1,0 +1,197 @@
+"""The Ray engine for ``movenet dir --engine ray``: one Ray task per file, on a cluster or a local instance.
+
+Each task runs :func:`movenet_cli.run.job.process_job`, the same code as the local
+engine, so outputs and manifest records are the same. The driver has already
+refused to write over files it should not (see :func:`movenet_cli.run.folder.run_folder`),
+so a retried task may replace what its lost attempt published. A Ray worker process builds
+its :class:`PoseEstimator` on its first task and keeps it for the next ones (a
+module-level cache keyed by the run settings). Tasks ask for one CPU and run the
+model on one thread, so Ray's scheduler, not movenet, decides how many files run
+at once on each node. A task whose worker dies (killed, out of memory, node lost)
+is retried by Ray (``max_retries``); the retry removes what the lost attempt left.
+
+Inputs and outputs must be on storage that every node sees at the same path:
+tasks read and write files directly, nothing travels through Ray's object store
+but paths and small records.
+
+Without an address, a local Ray instance is started for the run and shut down
+after it. Ray is an optional extra: ``pip install 'movenet-cli[ray]'``.
+
+Example::
+
+    tasks = list(enumerate(plan_folder("footage", "out")))
+    for index, record in run_ray(tasks, RunSettings(), address=None):
+        print(record.input, record.status)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+from pathlib import Path
+from typing import Iterator
+
+from ...errors import FolderRunError, first_line
+from ...pose import PoseEstimator
+from ...settings import RunSettings
+from ...util.system import usable_cores
+from ..job import FileRecord, Task, process_job
+from ..plan import Job
+
+MAX_RETRIES = 3
+_CANCEL_WAIT_S = 10.0
+_OBJECT_STORE_BYTES = 128 * 1024 * 1024  # paths and records only
+_ESTIMATORS: dict[RunSettings, object] = {}
+
+
+class RayEngineError(FolderRunError):
+    """Ray is missing, cannot start, or its workers cannot reach the files (one-line reason)."""
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise RayEngineError("the Ray engine needs Ray: pip install 'movenet-cli[ray]'") from None
+    return ray
+
+
+def _enter(cwd: str, job: Job) -> None:
+    """Resolve relative paths as the driver does (workers may start elsewhere)."""
+    if not job.input.is_absolute() and os.getcwd() != cwd:
+        try:
+            os.chdir(cwd)
+        except OSError:
+            raise OSError(
+                f"{cwd} does not exist on {socket.gethostname()}: inputs and outputs must be on storage "
+                "every node sees (or give absolute paths)"
+            ) from None
+
+
+def process_on_worker(settings: RunSettings, job: Job, cwd: str) -> FileRecord:
+    """The body of one Ray task: process one file with this worker's cached estimator."""
+    try:
+        _enter(cwd, job)
+        estimator = _ESTIMATORS.get(settings)
+        if estimator is None:
+            estimator = _ESTIMATORS[settings] = PoseEstimator.from_settings(settings, threads=1)
+    except Exception as exc:  # noqa: BLE001 - recorded as this file's failure
+        return FileRecord.failed(job, first_line(exc))
+    return process_job(estimator, job, settings, overwrite=True)
+
+
+def check_storage(in_dir: str, out_dir: str) -> str | None:
+    """Run on a worker: None when it can read ``in_dir`` and write ``out_dir``, else why not."""
+    host = socket.gethostname()
+    if not os.path.isdir(in_dir):
+        return f"{in_dir} is not visible on {host}; inputs and outputs must be on storage every node sees"
+    probe = os.path.join(out_dir, f".movenet-probe.{host}.{os.getpid()}")
+    try:
+        with open(probe, "w"):
+            pass
+        os.unlink(probe)
+    except OSError as exc:
+        return f"{out_dir} is not writable on {host} ({exc.strerror}); outputs must be on storage every node sees"
+    return None
+
+
+def run_ray(
+    tasks: list[Task],
+    settings: RunSettings,
+    *,
+    address: str | None = None,
+    in_dir: str | os.PathLike | None = None,
+    out_dir: str | os.PathLike | None = None,
+    max_retries: int = MAX_RETRIES,
+) -> Iterator[tuple[int, FileRecord]]:
+    """Submit one task per file; yield ``(index, record)`` as they finish.
+
+    With ``address`` (``auto``, ``HOST:PORT`` or ``ray://HOST:PORT``) the run joins
+    that cluster and first checks, from a worker, that ``in_dir`` and ``out_dir``
+    are visible there; without it a local instance with one CPU per core starts.
+    """
+    ray = _import_ray()
+    started_here = not ray.is_initialized()
+    if started_here:
+        _start(ray, address)
+    refs: dict = {}
+    try:
+        if address is not None and in_dir is not None and out_dir is not None:
+            check = ray.remote(num_cpus=1)(check_storage)
+            problem = ray.get(check.remote(str(Path(in_dir).resolve()), str(Path(out_dir).resolve())))
+            if problem:
+                raise RayEngineError(problem)
+        remote = ray.remote(num_cpus=1, max_retries=max_retries)(process_on_worker)
+        cwd = os.getcwd()
+        for index, job in tasks:
+            refs[remote.remote(settings, job, cwd)] = (index, job)
+        while refs:
+            ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.5)
+            for ref in ready:
+                index, job = refs.pop(ref)
+                try:
+                    record = ray.get(ref)
+                except ray.exceptions.RayError as exc:
+                    record = FileRecord.failed(job, f"Ray: {first_line(exc)}")
+                yield index, record
+    finally:
+        if refs:  # interrupted: a cancelled task aborts its file cleanly, given a moment
+            for ref in refs:
+                ray.cancel(ref)
+            ray.wait(list(refs), num_returns=len(refs), timeout=_CANCEL_WAIT_S)
+        if started_here:
+            ray.shutdown()
+
+
+def _start(ray, address: str | None) -> None:
+    """Join the cluster at ``address``, or start a private instance for the run."""
+    options = dict(log_to_driver=False, logging_level=logging.ERROR)
+    if address is None:  # workers of a local instance inherit this environment
+        options.update(num_cpus=usable_cores(), object_store_memory=_OBJECT_STORE_BYTES, include_dashboard=False)
+    elif _forwarded_env():
+        options.update(runtime_env={"env_vars": _forwarded_env()})
+    _check_reachable(address)
+    handlers = _signal_handlers()
+    try:
+        # "local" starts a private instance, never joining a `ray start` cluster by accident
+        ray.init(address=address or "local", **options)
+    except SystemExit:  # Ray's SIGTERM handler, while it starts: the user stopped the run
+        raise KeyboardInterrupt from None
+    except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; the user needs one line
+        reason = first_line(exc)
+        raise RayEngineError(f"cannot start Ray{f' at {address}' if address else ''}: {reason}") from None
+    finally:
+        _restore(handlers)  # Ray's own SIGTERM handler would exit without recording the run
+
+
+def _check_reachable(address: str | None, timeout: float = 5.0) -> None:
+    """Fail in seconds, not after Ray's minutes of retries, when HOST:PORT does not answer."""
+    if address is None or address in ("auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise RayEngineError(f"{address}: not a Ray address (auto, HOST:PORT or ray://HOST:PORT)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise RayEngineError(f"cannot reach Ray at {address} ({exc.strerror or exc})") from None
+
+
+def _signal_handlers() -> dict:
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore(handlers: dict) -> None:
+    for sig, handler in handlers.items():
+        try:
+            signal.signal(sig, handler)
+        except (ValueError, TypeError):  # not the main thread, or a handler set outside Python
+            pass
+
+
+def _forwarded_env() -> dict[str, str]:
+    """The movenet settings of this environment that the workers need too."""
+    names = ("MOVENET_HOME", "MOVENET_SOURCES", "MOVENET_HUB_BASE", "IMAGEIO_FFMPEG_EXE")
+    return {name: os.environ[name] for name in names if os.environ.get(name)}

@@ -1,0 +1,225 @@
+"""Folder runs: plan, resume, run on an engine, and record it all in the run manifest.
+
+:func:`run_folder` is what ``movenet dir`` does:
+
+1. plan the outputs of every image and video under the input folder (:mod:`.plan`);
+2. check the output folder is writable, and refuse to run over an earlier run's manifest
+   unless resuming (``skip_existing``) or redoing (``overwrite``);
+3. decide per input (:mod:`.resume`): skip it when its outputs are complete, fail it when an
+   output exists that may not be replaced, else run it;
+4. run the rest on an engine (:mod:`.engines`): this process (``jobs=1``), worker processes,
+   or Ray;
+5. keep ``OUT_DIR/movenet-run.json`` up to date (:mod:`.manifest`), and write it a last time
+   however the run ends (complete, with failures, interrupted, aborted by an error).
+
+Example::
+
+    run = run_folder("footage", "out", RunSettings("multipose"), jobs=2, skip_existing=True)
+    print(run.counts, run.manifest_path)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .. import settings as defaults
+from ..errors import FolderRunError, first_line
+from ..settings import RunSettings
+from ..util.preflight import prepare_folder
+from ..util.progress import progress_bar, refresh_interval
+from ..util.system import default_jobs, threads_per_job
+from .engines import ray as ray_engine
+from .engines.inline import run_inline
+from .engines.processes import run_workers
+from .job import FileRecord, Task
+from .manifest import MANIFEST_NAME, RunManifest, count_statuses, read_manifest
+from .plan import plan_folder
+from .resume import changed_options, decide
+
+
+@dataclass
+class FolderRun:
+    """The outcome of :func:`run_folder`: one record per input, in plan order."""
+
+    records: list[FileRecord]
+    manifest_path: Path
+    engine: dict
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return count_statuses(self.records)
+
+    @property
+    def failed(self) -> list[FileRecord]:
+        return [r for r in self.records if r.status == "failed"]
+
+
+@dataclass
+class _Options:
+    engine: str
+    jobs: int | None
+    address: str | None
+    overwrite: bool
+    skip_existing: bool
+    video: bool
+    image_csv: bool
+    progress: bool
+
+
+def _check(options: _Options) -> None:
+    if options.engine not in defaults.ENGINES:
+        raise FolderRunError(f"unknown engine {options.engine!r}; choose one of {', '.join(defaults.ENGINES)}")
+    if options.address is not None and options.engine != "ray":
+        raise FolderRunError("an address is only used by the Ray engine (--engine ray)")
+    if options.jobs is not None and options.jobs < 1:
+        raise FolderRunError("jobs must be at least 1")
+
+
+def _prepare_out_dir(out_dir: Path, *, resuming: bool) -> None:
+    """Fail early, in one line, when the run could not record its results."""
+    prepare_folder(out_dir)
+    manifest = out_dir / MANIFEST_NAME
+    if manifest.exists() and not resuming:
+        raise FolderRunError(
+            f"{manifest}: an earlier run wrote here; pass --skip-existing to resume it or --overwrite to redo it"
+        )
+
+
+def _plan(in_dir: Path, out_dir: Path, settings: RunSettings, options: _Options) -> tuple[list[FileRecord], list[Task]]:
+    """Every input's record (final for those that will not run) and the tasks to run."""
+    plan = plan_folder(in_dir, out_dir, video=options.video, image_csv=options.image_csv)
+    if not plan:
+        raise FolderRunError(f"{in_dir}: no images or videos found")
+    _prepare_out_dir(out_dir, resuming=options.skip_existing or options.overwrite)
+    changed = changed_options(read_manifest(out_dir), settings) if options.skip_existing else []
+    if changed:
+        if not options.overwrite:
+            raise FolderRunError(
+                f"{out_dir / MANIFEST_NAME}: the earlier run used other {' and '.join(changed)}; "
+                "resume with the same options, or pass --overwrite to redo every file"
+            )
+        options.skip_existing = False  # nothing of the earlier run can be kept
+    records = [FileRecord(job.input, job.kind, job.outputs) for job in plan]
+    tasks: list[Task] = []
+    for index, job in enumerate(plan):
+        decided = decide(job, settings, overwrite=options.overwrite, skip_existing=options.skip_existing)
+        if decided is None:
+            tasks.append((index, job))
+        else:
+            records[index] = decided
+    return records, tasks
+
+
+def _engine(tasks: list[Task], options: _Options) -> dict:
+    if options.engine == "ray":
+        return {"name": "ray", "address": options.address or "local", "max_retries": ray_engine.MAX_RETRIES}
+    jobs = min(options.jobs or default_jobs(len(tasks)), max(1, len(tasks)))
+    return {"name": "local", "jobs": jobs, "threads_per_job": threads_per_job(jobs)}
+
+
+def _results(tasks, settings, engine: dict, options: _Options, in_dir, out_dir, bar):
+    if not tasks:
+        return iter(())  # everything skipped or refused: no engine to start
+    if engine["name"] == "ray":
+        return ray_engine.run_ray(tasks, settings, address=options.address, in_dir=in_dir, out_dir=out_dir)
+    if engine["jobs"] > 1:
+        return run_workers(tasks, settings, jobs=engine["jobs"], threads=engine["threads_per_job"],
+                           on_frames=bar.frames)
+    return run_inline(tasks, settings, threads=engine["threads_per_job"], progress=options.progress)
+
+
+def run_folder(
+    in_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    settings: RunSettings | None = None,
+    *,
+    engine: str = defaults.ENGINE,
+    jobs: int | None = None,
+    address: str | None = None,
+    overwrite: bool = False,
+    skip_existing: bool = False,
+    video: bool = True,
+    image_csv: bool = False,
+    progress: bool = False,
+    on_plan: Callable[[list[FileRecord]], None] | None = None,
+    on_record: Callable[[FileRecord], None] | None = None,
+) -> FolderRun:
+    """Process every image and video under ``in_dir`` into ``out_dir``; see the module doc.
+
+    ``jobs`` (local engine) is the number of files processed at once, each in its own worker
+    process (default: one per core); ``address`` (Ray engine) is the cluster to join, or None
+    for a local Ray instance. ``on_plan`` is called once with every input's record before any
+    is processed, ``on_record`` once per input as its fate is known. A file's failure is
+    recorded; :class:`~movenet_cli.errors.FolderRunError` stops the run.
+    """
+    settings = (settings or RunSettings()).check()
+    in_dir, out_dir = Path(in_dir), Path(out_dir)
+    options = _Options(engine, jobs, address, overwrite, skip_existing, video, image_csv, progress)
+    _check(options)
+    records, tasks = _plan(in_dir, out_dir, settings, options)
+    engine_info = _engine(tasks, options)
+    manifest = RunManifest(
+        out_dir, in_dir=in_dir, settings=settings, engine=engine_info, records=records,
+        options={"video": video, "image_csv": image_csv, "overwrite": overwrite, "skip_existing": options.skip_existing},
+    )
+    manifest.write()
+    parallel = engine_info["name"] == "ray" or engine_info["jobs"] > 1
+    bar = _Progress(len(tasks), enabled=progress and parallel, live_frames=engine_info["name"] == "local")
+    try:
+        if on_plan:
+            on_plan(records)
+        for record in records:
+            if record.status != "pending" and on_record:
+                on_record(record)
+        with closing(_results(tasks, settings, engine_info, options, in_dir, out_dir, bar)) as results:
+            for index, record in results:
+                manifest.update(index, record)
+                bar.file_done(record)
+                if on_record:
+                    on_record(record)
+    except KeyboardInterrupt:
+        manifest.finish("interrupted")
+        raise
+    except BaseException as exc:
+        manifest.finish("aborted", error=first_line(exc))
+        raise
+    finally:
+        bar.close()
+    manifest.finish("incomplete" if any(r.status not in ("done", "skipped") for r in records) else "complete")
+    return FolderRun(records, manifest.path, engine_info)
+
+
+class _Progress:
+    """One bar for a parallel run: files done / total, and frames per second overall."""
+
+    def __init__(self, total: int, *, enabled: bool, live_frames: bool):
+        self._live = live_frames  # else frames are counted as files finish
+        self._frames = 0
+        self._t0 = time.perf_counter()
+        self._shown = 0.0
+        self._every = max(0.5, refresh_interval())
+        # delay: a run that stops at once shows its error, not an empty bar
+        self._bar = progress_bar(total, unit="file", desc="files", delay=1.0) if enabled and total else None
+
+    def frames(self, count: int) -> None:
+        self._frames += count
+        now = time.perf_counter()
+        if self._bar is not None and now - self._shown >= self._every:
+            self._shown = now
+            self._bar.set_postfix_str(f"{self._frames / (now - self._t0):.1f} frames/s", refresh=True)
+
+    def file_done(self, record: FileRecord) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+            if not self._live and record.frames:
+                self._shown = 0.0
+                self.frames(record.frames)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()

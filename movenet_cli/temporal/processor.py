@@ -1,0 +1,114 @@
+"""Per-video state that turns frame-by-frame estimates into tracks: follow -> track -> smooth.
+
+For each video the pipeline makes one :class:`FrameProcessor` and calls it once per frame,
+in frame order, in its inference thread:
+
+* SinglePose models follow the person with the tutorial's crop region
+  (:class:`~movenet_cli.temporal.follow.CropFollower`) instead of always seeing the whole frame;
+* MultiPose people are re-estimated on crops when the estimator has a refiner, then get
+  stable ids from a tracker (:mod:`movenet_cli.temporal.tracking`);
+* everyone's keypoints are One-Euro smoothed per id (:mod:`movenet_cli.temporal.smoothing`).
+
+What happens is set by :class:`~movenet_cli.settings.VideoQuality`.
+
+Example::
+
+    process = FrameProcessor(VideoQuality(tracker="keypoints"), estimator, width=960, height=540)
+    people = process(frame.image, tensor, box, frame.time)   # tensor, box: estimator.preprocess
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..pose.crops import crop_resize
+from ..pose.estimator import PoseEstimator, keypoint_extent
+from ..settings import VideoQuality
+from ..types import Pose
+from .follow import CropFollower
+from .smoothing import KeypointSmoother
+from .tracking import make_tracker
+
+
+class FrameProcessor:
+    """One video's worth of state; call it on each frame in order."""
+
+    def __init__(self, options: VideoQuality, estimator: PoseEstimator, width: int, height: int):
+        self.options = options
+        self.estimator = estimator
+        multipose = estimator.spec.multipose
+        self.follower = None
+        if options.follow and not multipose:
+            self.follower = CropFollower(height, width, estimator.spec.input_size)
+        self.tracker = None
+        if options.tracker is not None and multipose:
+            self.tracker = make_tracker(
+                options.tracker,
+                width,
+                height,
+                max_tracks=options.max_tracks,
+                max_age=options.max_age,
+                min_similarity=options.min_similarity,
+            )
+        self.smoother = None
+        if options.smooth and (self.tracker is not None or not multipose):
+            self.smoother = KeypointSmoother(width, height, options.smoothing)
+
+    def info(self) -> dict[str, Any]:
+        """What was applied, for the JSON ``model`` block."""
+        tracker = self.tracker
+        return {
+            "tracker": None
+            if tracker is None
+            else {
+                "type": tracker.kind,
+                "max_tracks": tracker.max_tracks,
+                "max_age_ms": tracker.max_age,
+                "min_similarity": tracker.min_similarity,
+            },
+            "smoothing": None if self.smoother is None else dict(vars(self.smoother.params), filter="one-euro"),
+            "crop_following": self.follower is not None,
+        }
+
+    @property
+    def batchable(self) -> bool:
+        """Whether the model input is always the letterboxed frame, so that frames can be run
+        in batches and handed to :meth:`finish` (no crop that follows earlier results)."""
+        return self.follower is None
+
+    @property
+    def uses_image(self) -> bool:
+        """Whether it looks at the frame itself, beyond the model input (crops)."""
+        return self.follower is not None or self.estimator.refiner is not None
+
+    def __call__(self, image: np.ndarray, tensor: np.ndarray, box, time: float) -> list[Pose]:
+        """The people in one frame; ``tensor``/``box`` are the letterboxed frame and its geometry."""
+        if self.follower is not None and self.follower.crop is not None:
+            tensor, box = crop_resize(image, self.follower.crop), self.follower.crop
+        return self.finish(image, self.estimator.infer(tensor[None])[0], box, time)
+
+    def finish(self, image: np.ndarray, raw: np.ndarray, box, time: float) -> list[Pose]:
+        """The people in one frame from the model's raw output for it; frames in order."""
+        est = self.estimator
+        people = est.decode(raw, box)
+        if est.refiner is not None:
+            people = est.refiner(image, people)
+        if self.follower is not None:
+            self.follower.update(people[0].keypoints if people else None)
+        if self.tracker is not None:
+            self.tracker.apply(people, time * 1000.0)
+        if self.smoother is not None:
+            self._smooth(people, time)
+        return people
+
+    def _smooth(self, people: list[Pose], time: float) -> None:
+        if self.tracker is not None:
+            self.smoother.apply(people, time, alive=self.tracker.ids)
+        elif not people:
+            self.smoother.reset()  # SinglePose lost the person: start afresh
+        else:
+            self.smoother.apply(people, time)
+            for pose in people:  # SinglePose boxes are the extent of the keypoints
+                pose.bbox = keypoint_extent(pose.keypoints, self.estimator.threshold)

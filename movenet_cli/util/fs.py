@@ -1,0 +1,153 @@
+"""Small filesystem helpers: atomic writes.
+
+Every output file of movenet-cli is first written to a hidden temporary file
+in the destination directory and then renamed over the final path with
+:func:`os.replace`.  A crash or an interrupted run therefore never leaves a
+half-written file under the final name; at worst a hidden ``.NAME.*.partial*``
+file stays behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import secrets
+from glob import escape as glob_escape
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any, Union
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+__all__ = [
+    "atomic_path", "atomic_write", "write_json_atomic", "remove_partials", "remove_quietly", "temp_path_for",
+    "sha256_file", "hash_tree",
+]
+
+
+def temp_path_for(path: PathLike, tag: str = "partial") -> Path:
+    """Return a fresh hidden temporary path next to ``path``.
+
+    The name looks like ``.NAME.<random>.<tag><suffix>`` (e.g.
+    ``.clip.3f9a1c2b.partial.mp4``): hidden, in the same directory (so the
+    final rename stays on one filesystem) and ending with the original suffix
+    so tools that pick a format from the extension still work.
+    """
+    p = Path(path)
+    token = secrets.token_hex(4)
+    return p.with_name(f".{p.stem}.{token}.{tag}{p.suffix}")
+
+
+def remove_quietly(path: PathLike | None) -> None:
+    """Delete ``path`` if it exists; ignore every error."""
+    if path is None:
+        return
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike, *, tag: str = "partial") -> Iterator[Path]:
+    """Yield a temporary path to write to; rename it to ``path`` on success.
+
+    Use this when something else (Pillow, ffmpeg, ...) writes the file by
+    name.  If the body raises, the temporary file is removed and ``path`` is
+    left untouched.  The destination directory must exist.
+
+    >>> with atomic_path("out/result.json") as tmp:
+    ...     tmp.write_text("{}")
+    """
+    final = Path(path)
+    tmp = temp_path_for(final, tag)
+    try:
+        yield tmp
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+    try:
+        os.replace(tmp, final)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_write(
+    path: PathLike,
+    mode: str = "w",
+    *,
+    encoding: str | None = None,
+    newline: str | None = None,
+) -> Iterator[IO[Any]]:
+    """Open a temporary file for writing; rename it to ``path`` on success.
+
+    ``mode`` is ``"w"`` (text, default UTF-8) or ``"wb"`` (binary); ``"x"``
+    and ``"a"`` modes make no sense for an atomic replace and are rejected.
+    The file gets the usual permissions (``0o666`` minus the umask).  On an
+    exception inside the ``with`` block the temporary file is deleted and the
+    exception propagates; an existing file at ``path`` is kept unchanged.
+
+    >>> with atomic_write("out/frames.csv", newline="") as fh:
+    ...     fh.write("frame,x,y\\n")
+    """
+    if mode not in ("w", "wt", "wb"):
+        raise ValueError(f"atomic_write supports modes 'w' and 'wb', not {mode!r}")
+    binary = "b" in mode
+    if binary and (encoding is not None or newline is not None):
+        raise ValueError("encoding/newline are only valid in text mode")
+    if not binary and encoding is None:
+        encoding = "utf-8"
+
+    with atomic_path(path) as tmp:
+        # O_EXCL: never clobber a file we did not create ourselves.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            fh = os.fdopen(fd, "wb" if binary else "w", encoding=encoding, newline=newline)
+        except BaseException:
+            os.close(fd)
+            raise
+        with fh:
+            yield fh
+            fh.flush()
+
+
+def remove_partials(path: PathLike) -> None:
+    """Delete the temporary files that an interrupted write of ``path`` left behind.
+
+    A process killed outright (``kill -9``, a lost cluster node) cannot clean up;
+    its ``.NAME.<random>.partial*SUFFIX`` files are removed before the file is
+    written again.
+    """
+    p = Path(path)
+    pattern = re.compile(rf"\.{re.escape(p.stem)}\.[0-9a-f]{{8}}\.partial(-[a-z]+)?{re.escape(p.suffix)}")
+    with contextlib.suppress(OSError):
+        for candidate in p.parent.glob(f".{glob_escape(p.stem)}.*"):
+            if pattern.fullmatch(candidate.name):
+                remove_quietly(candidate)
+
+
+def write_json_atomic(path: PathLike, data: Any, *, indent: int | None = 2) -> None:
+    """Write ``data`` as strict JSON (no NaN or Infinity) to ``path`` atomically."""
+    text = json.dumps(data, indent=indent, allow_nan=False)
+    with atomic_write(path) as fh:
+        fh.write(text + "\n")
+
+
+def sha256_file(path: PathLike, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def hash_tree(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file below ``folder`` (but its manifest.json), by relative path."""
+    return {
+        str(p.relative_to(folder)): sha256_file(p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }

@@ -1,0 +1,60 @@
+"""What this machine offers: cores, a GPU, and how to share the cores between workers and threads.
+
+Example::
+
+    jobs = default_jobs(files=8)              # one worker per core, never more than files
+    threads = threads_per_job(jobs)           # TFLite threads for each worker
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells, else all of them), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def gpu_visible() -> bool:
+    """Whether an NVIDIA GPU is present (checked without importing TensorFlow)."""
+    return os.path.exists("/dev/nvidia0") or os.path.exists("/dev/nvidiactl")
+
+
+def default_threads(*, encoding: bool = False, cores: int | None = None) -> int:
+    """TFLite threads for one video: every core, less one while an MP4 is being encoded,
+    which leaves that core to the decoder and the encoder (libx264)."""
+    cores = cores or usable_cores()
+    return max(1, cores - 1) if encoding else cores
+
+
+def default_jobs(files: int, cores: int | None = None) -> int:
+    """The ``dir --jobs`` default: one worker per core, never more workers than files.
+
+    One process keeps only part of two cores busy (decoding, drawing and encoding take
+    turns with the model), so single-threaded workers side by side finish a folder sooner
+    for the same CPU time; ``bench/dir_jobs.py`` measures it.
+    """
+    cores = cores or usable_cores()
+    return max(1, min(cores, files))
+
+
+def threads_per_job(jobs: int, cores: int | None = None) -> int:
+    """TFLite threads for each of ``jobs`` workers so that together they fill the cores once."""
+    return max(1, (cores or usable_cores()) // max(1, jobs))
+
+
+def sigterm_as_interrupt() -> None:
+    """Make SIGTERM raise KeyboardInterrupt, so a terminated run cleans up as Ctrl-C does."""
+
+    def raise_interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, raise_interrupt)
+    except ValueError:  # not the main thread (e.g. under a test runner's thread)
+        pass
