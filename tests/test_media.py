@@ -18,7 +18,6 @@ import pytest
 from PIL import Image
 
 from movenet_cli import media
-from movenet_cli.media.probe import _parse_probe
 from movenet_cli.util.fs import atomic_path, atomic_write
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_media"
@@ -147,37 +146,6 @@ def test_probe_errors(tmp_path):
     with pytest.raises(ValueError):
         media.iter_frames(DEMO_CLIP, every=0)
 
-
-def test_parse_probe_legacy_rotate_tag():
-    text = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'phone.mov':
-  Metadata:
-    creation_time   : 2019-05-01T10:00:00.000000Z
-  Duration: 00:00:02.00, start: 0.000000, bitrate: 16000 kb/s
-    Stream #0:0(und): Video: h264 (High) (avc1 / 0x31637661), yuv420p, 1920x1080, 15000 kb/s, \
-29.97 fps, 29.97 tbr, 600 tbn, 1200 tbc (default)
-    Metadata:
-      rotate          : 270
-      handler_name    : Core Media Video
-    Stream #0:1(und): Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz, mono, fltp, 96 kb/s (default)
-At least one output file must be specified
-"""
-    info = _parse_probe(text, "phone.mov").info
-    assert info.rotation == 270
-    assert (info.width, info.height) == (1080, 1920)
-    assert info.fps == pytest.approx(30000 / 1001)
-    assert info.frame_count == 60
-    assert info.has_audio
-
-    # ffmpeg 4.x also printed the display matrix (counter-clockwise angle).
-    text = text.replace("rotate          : 270", "handler_name    : x")
-    side_data = "    Side data:\n      displaymatrix: rotation of -90.00 degrees\n"
-    text = text.replace("(default)\n    Metadata:", "(default)\n" + side_data + "    Metadata:", 1)
-    assert _parse_probe(text, "phone.mov").info.rotation == 90
-
-
-# --------------------------------------------------------------------------
-# Encoding
-# --------------------------------------------------------------------------
 
 
 def test_writer_round_trip_with_audio(tmp_path):

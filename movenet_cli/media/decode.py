@@ -47,7 +47,7 @@ import numpy as np
 from ..errors import MediaError
 from .ffmpeg import ffmpeg_exe, ffmpeg_version, last_error_line, passthrough_args, seconds_arg, start_ffmpeg, stop
 from .formats import check_pixels
-from .probe import PathLike, Probe, probe
+from .probe import PathLike, VideoInfo, probe_video
 
 
 logger = logging.getLogger(__name__)
@@ -313,7 +313,7 @@ def _damage(stream: "FrameStream", log: _LogReader) -> str | None:
     if not (missing or (errors and stream.decoded)):
         return None
     total, about = stream.expected, ""
-    promised = stream.probe.info.frame_count
+    promised = stream.info.frame_count
     if stream.start is None and stream.end is None and promised and promised > (total or 0):
         total, about = promised, "about "
     counted = f"{stream.decoded} of {about}{total}" if total is not None else f"{stream.decoded}"
@@ -334,10 +334,10 @@ class FrameStream:
     number of frames the file indexes for the requested range (``None`` if unknown).
     """
 
-    def __init__(self, path: str, probe: Probe, *, start: float | None, end: float | None, every: int,
+    def __init__(self, path: str, info: VideoInfo, *, start: float | None, end: float | None, every: int,
                  size: tuple[int, int] | None, maps: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self.path = path
-        self.probe = probe
+        self.info = info
         self.start, self.end, self.every = start, end, every
         self.maps = maps  # (x, y) source pixel of each output pixel: see pixel_maps
         self.size = size if maps is None else (maps[0].shape[1], maps[0].shape[0])
@@ -390,8 +390,8 @@ class FrameStream:
 
     def _start(self) -> None:
         self._started = True
-        info = self.probe.info
-        self.timeline = read_timeline(ffmpeg_exe(), self.path, self.probe.video_stream)
+        info = self.info
+        self.timeline = read_timeline(ffmpeg_exe(), self.path, info.stream_index)
         self.span = _frame_range(info, self.timeline, self.start, self.end, self.every)
         self.expected = self.span.expected
         if self.span.stop is not None and self.span.stop <= self.span.first:
@@ -403,10 +403,10 @@ class FrameStream:
         if self.maps is None:
             if self.size is not None:
                 filters.append(f"scale={self.size[0]}:{self.size[1]}")
-            graph = ["-map", f"0:{self.probe.video_stream}", "-vf", ",".join(filters)]
+            graph = ["-map", f"0:{self.info.stream_index}", "-vf", ",".join(filters)]
         else:
             self._map_dir = tempfile.TemporaryDirectory(prefix="movenet-maps-")
-            graph = _remap_graph(self.probe.video_stream, filters, self.maps, self._map_dir.name)
+            graph = _remap_graph(self.info.stream_index, filters, self.maps, self._map_dir.name)
         cmd = [
             ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info" if modern else "info",
             *self.span.input_params, "-i", self.path, *graph,
@@ -476,7 +476,7 @@ class FrameStream:
                 return index, tl.relative(index)
         if tl is not None and counted < len(tl):
             return counted, tl.relative(counted)
-        return counted, counted / self.probe.info.fps
+        return counted, counted / self.info.fps
 
     def _check_exit(self, *, partial: bool) -> None:
         assert self._proc is not None and self._log is not None
@@ -504,6 +504,7 @@ def iter_frames(
     every: int = 1,
     size: tuple[int, int] | None = None,
     pixels: tuple[np.ndarray, np.ndarray] | None = None,
+    info: VideoInfo | None = None,
 ) -> FrameStream:
     """Decode a video into upright RGB frames.
 
@@ -539,10 +540,10 @@ def iter_frames(
     if pixels is not None and size is not None:
         raise ValueError("size and pixels cannot be combined")
 
-    found = probe(path)
-    check_pixels(found.info.width, found.info.height)
-    maps = None if pixels is None else pixel_maps(pixels, found.info.width, found.info.height)
-    return FrameStream(os.fspath(path), found, start=start, end=end, every=every, size=size, maps=maps)
+    info = info or probe_video(path)
+    check_pixels(info.width, info.height)
+    maps = None if pixels is None else pixel_maps(pixels, info.width, info.height)
+    return FrameStream(os.path.abspath(path), info, start=start, end=end, every=every, size=size, maps=maps)
 
 
 def count_frames(path: PathLike) -> int:
@@ -553,7 +554,7 @@ def count_frames(path: PathLike) -> int:
     edit list hides (a file trimmed by stream copy starts at a keyframe before
     the cut) are not counted.
     """
-    timeline = read_timeline(ffmpeg_exe(), os.fspath(path), probe(path).video_stream)
+    timeline = read_timeline(ffmpeg_exe(), os.path.abspath(path), probe_video(path).stream_index)
     if timeline is None:
         raise MediaError("cannot count frames: ffmpeg could not list the video packets")
     return len(timeline)

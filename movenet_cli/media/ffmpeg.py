@@ -74,17 +74,21 @@ def start_ffmpeg(cmd: list[str], *, stdin: Any, stdout: Any, stderr: Any) -> sub
 
 
 def last_error_line(text: str) -> str:
-    """The most useful single line of an ffmpeg error log."""
+    """The most useful single line of an ffmpeg error log: a line that names a reason the user
+    can act on (a full disk, a permission) wins over the last line."""
     lines = [ln.strip() for ln in text.replace("\r", "\n").splitlines() if ln.strip()]
-    for line in reversed(lines):
-        if line.startswith(("frame=", "size=", "[out#", "Press [q]")):
+    useful = []
+    for line in lines:
+        if line.startswith(("frame=", "size=", "[out#", "Press [q]", "Last message repeated")):
             continue
         if line.startswith(("Conversion failed", "=== stderr ===", "... showing only")):
             continue
         # Drop the "[libx264 @ 0x55...] " style prefix.
-        line = re.sub(r"^\[[^\]]+ @ 0x[0-9a-f]+\]\s*", "", line)
-        return line[:200]
-    return "unknown ffmpeg error"
+        useful.append(re.sub(r"^\[[^\]]+ @ 0x[0-9a-f]+\]\s*", "", line))
+    for reason in ("No space left on device", "Permission denied", "Disk quota exceeded"):
+        if any(reason in line for line in useful):
+            return reason.lower()
+    return useful[-1][:200] if useful else "unknown ffmpeg error"
 
 
 def fps_fraction(fps: float | Fraction) -> Fraction:

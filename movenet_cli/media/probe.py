@@ -1,38 +1,91 @@
-"""Probing: what a video file holds (size as displayed, rotation, rate, length, audio).
+"""Read a video's container and stream properties as typed values, through FFmpeg's libraries.
+
+Sizes, rotation, rates, start times and stream flags come from libavformat's own
+structures via PyAV (``av``), never from a text log, so nothing a file stores as a
+title or a tag can change what it is taken to be.  The probe runs in a short-lived
+child Python process (:func:`probe_video`): a file that crashes or hangs the
+demuxer or decoder fails alone, with a one-line :class:`~movenet_cli.errors.MediaError`,
+and the batch goes on.  :func:`probe_in_process` does the same work without the
+child, for files that are known to be sound (e.g. one this program just wrote);
+
+Which stream: the real video streams (attached pictures such as cover art are not
+video) with the default disposition, else all of them; among those the largest
+(width x height), ties to the lower index.  ``stream_reason`` says which rule
+decided: ``"only"``, ``"default"`` or ``"largest"``.
 
 Example::
 
-    info = probe_video("sample_media/demo_clip.mp4")
-    print(info.width, info.height, info.fps, info.rotation, info.has_audio)
+    info = probe_video("sample_media/portrait_clip.mp4")
+    print(info.width, info.height, info.rotation, info.storage_size)  # 360 640 90 (640, 360)
 """
 
 from __future__ import annotations
 
+import json
 import os
-import re
+import signal
 import subprocess
-from dataclasses import dataclass
-from typing import Union
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Union
 
-from ..errors import MediaError
-from .ffmpeg import ffmpeg_exe, last_error_line
+from ..errors import MediaError, first_line, safe_name
+
+__all__ = [
+    "PROBE_TIMEOUT_S",
+    "VideoInfo",
+    "probe_video",
+    "probe_in_process",
+    "choose_stream",
+    "clockwise_rotation",
+    "mp4_index_missing",
+]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-_PROBE_TIMEOUT_S = 60.0
+PROBE_TIMEOUT_S = 60.0
+# ffmpeg's own fallback when a stream states no frame rate at all.
+_FALLBACK_FPS = Fraction(25)
+# Packets fed to the decoder to get the first frame (its display matrix).
+_MAX_PACKETS_FOR_FIRST_FRAME = 256
+# Top-level boxes an MP4/MOV file may start with.
+_MP4_FIRST_BOXES = (b"ftyp", b"mdat", b"moov", b"free", b"skip", b"wide", b"pnot")
+
+_MSG_NOT_FOUND = "file not found"
+_MSG_DIRECTORY = "is a directory, not a video file"
+_MSG_PERMISSION = "permission denied"
+_MSG_NO_MOOV = (
+    "incomplete MP4: its index (moov atom) is missing, as when a recording or copy is cut short; "
+    "it cannot be decoded (re-copy it, or try a repair tool such as untrunc)"
+)
+_MSG_NOT_VIDEO = "not a video file (unrecognised or corrupt data); check that it is a complete video"
+_MSG_STILL = "not a video file (it is a still image); use `movenet image`"
+_MSG_COVER_ONLY = "no video stream (only cover art); give a file with video"
+_MSG_AUDIO_ONLY = "no video stream (audio only?); give a file with video"
+_MSG_TIMEOUT = "timed out while reading the video header"
 
 
 @dataclass(frozen=True)
 class VideoInfo:
     """What :func:`probe_video` found out about a video file.
 
-    ``width``/``height`` are the size of the frames as displayed (and as
-    yielded by :func:`iter_frames`), i.e. after rotation.  ``rotation`` is
-    the clockwise rotation in degrees (0, 90, 180 or 270) that a player
-    applies to the stored frames; it is the value of the classic ``rotate``
-    tag, so a portrait phone video recorded with a landscape sensor has 90.
-    ``frame_count`` is an estimate (frame-count tag, or duration x fps) and
-    may be off by a frame or two; use :func:`count_frames` for an exact count.
+    ``width``/``height`` are the size of the frames as displayed by rotation, i.e.
+    the stored size (``storage_size``) with width and height swapped for a rotation
+    of 90 or 270; ``rotation`` is the clockwise rotation in degrees (0, 90, 180,
+    270) a player applies.  The sample aspect ratio is *not* applied to them:
+    coordinates in these pixels are storage pixels; :attr:`display_size` gives the
+    size a player shows when ``sample_aspect_ratio`` is not 1.  ``fps`` is the
+    stream's average frame rate.  ``frame_count`` is an estimate (the container's
+    count, else duration x fps); ``duration`` is the container's, in seconds.
+    ``stream_index`` is the absolute index of the video stream chosen and
+    ``stream_reason`` why (``"only"``, ``"default"``, ``"largest"``).
+    ``video_start``/``audio_start`` are the start times of the chosen video
+    stream and of the audio stream ``audio_stream_index`` in seconds (edit lists
+    applied by the demuxer), ``None`` when unknown; ``time_base`` is the video
+    stream's time base and ``container`` the demuxer's name.
     """
 
     path: str
@@ -45,226 +98,389 @@ class VideoInfo:
     has_audio: bool
     codec: str | None
     audio_codec: str | None = None
+    stream_index: int = 0
+    stream_reason: str = "only"
+    storage_size: tuple[int, int] = (0, 0)
+    sample_aspect_ratio: Fraction = Fraction(1)
+    video_start: float | None = None
+    audio_start: float | None = None
+    time_base: Fraction | None = None
+    container: str = ""
+    audio_stream_index: int | None = None
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """``(width, height)`` as a player shows the frames: sample aspect ratio and rotation applied."""
+        stored_w, stored_h = self.storage_size if self.storage_size != (0, 0) else self._unrotated()
+        shown_w = max(1, round(stored_w * self.sample_aspect_ratio))
+        return (stored_h, shown_w) if self.rotation in (90, 270) else (shown_w, stored_h)
+
+    @property
+    def audio_lead(self) -> float | None:
+        """How many seconds the audio starts before the video (negative: after); None if unknown."""
+        if self.video_start is None or self.audio_start is None:
+            return None
+        return self.video_start - self.audio_start
+
+    def _unrotated(self) -> tuple[int, int]:
+        return (self.height, self.width) if self.rotation in (90, 270) else (self.width, self.height)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; fractions become ``"num/den"`` strings, ``storage_size`` a list."""
+        out = asdict(self)
+        for key in ("sample_aspect_ratio", "time_base"):
+            if out[key] is not None:
+                out[key] = f"{out[key].numerator}/{out[key].denominator}"
+        out["storage_size"] = list(self.storage_size)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VideoInfo:
+        """The inverse of :meth:`to_dict`."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for key in ("sample_aspect_ratio", "time_base"):
+            if values.get(key) is not None:
+                values[key] = Fraction(values[key])
+        if "storage_size" in values:
+            values["storage_size"] = tuple(int(v) for v in values["storage_size"])
+        return cls(**values)
 
 
-
-_STREAM_RE = re.compile(
-    r"^\s*Stream #(?P<file>\d+):(?P<index>\d+)(?:\[[^\]]*\])?(?:\([^)]*\))?:\s*"
-    r"(?P<kind>Video|Audio|Subtitle|Data|Attachment):\s*(?P<rest>.*)$"
-)
-_SIZE_RE = re.compile(r"\s(\d+)x(\d+)(?=[,\s\[]|$)")
-_RATE_RE = r"(\d+(?:\.\d+)?)(k?) {}\b"
-_DISPLAYMATRIX_RE = re.compile(r"display\s*matrix:\s*rotation of\s*(-?\d+(?:\.\d+)?)\s*degrees", re.I)
-_ROTATE_TAG_RE = re.compile(r"^\s*rotate\s*:\s*(-?\d+(?:\.\d+)?)\s*$", re.I | re.M)
-_DURATION_RE = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
-_TAG_DURATION_RE = re.compile(r"^\s*DURATION(?:-\w+)?\s*:\s*(\d+):(\d+):(\d+(?:\.\d+)?)\s*$", re.M)
-_NB_FRAMES_RE = re.compile(r"^\s*NUMBER_OF_FRAMES(?:-\w+)?\s*:\s*(\d+)\s*$", re.M)
-_INPUT_RE = re.compile(r"^Input #0, (?P<format>.+?), from ", re.M)
+# --------------------------------------------------------------------------
+# Pure rules (plain data in, plain data out)
+# --------------------------------------------------------------------------
 
 
-@dataclass
-class _Stream:
-    index: int
-    kind: str
-    line: str
-    block: str  # the stream line plus its indented metadata / side-data lines
+def choose_stream(candidates: Sequence[tuple[int, int, int, bool]]) -> tuple[int, str]:
+    """Pick a video stream from ``(index, width, height, is_default)`` tuples of real video streams.
 
+    The default-disposition streams if any, else all; the largest area among them,
+    ties to the lower index.  Returns ``(index, reason)`` with reason ``"only"``,
+    ``"default"`` or ``"largest"``.
 
-def _split_streams(text: str) -> list[_Stream]:
-    """Split the ``Input #0`` part of ``ffmpeg -i`` output into streams.
-
-    Each stream keeps the lines indented below it (metadata, side data such
-    as the display matrix), so per-stream tags are not mixed up.
+    >>> choose_stream([(0, 160, 90, False), (1, 960, 540, True)])
+    (1, 'default')
     """
-    streams: list[_Stream] = []
-    current: _Stream | None = None
-    in_input = False
-    for line in text.splitlines():
-        indent = len(line) - len(line.lstrip(" "))
-        if indent == 0:
-            current = None
-            if line.startswith("Input #"):
-                in_input = line.startswith("Input #0,")
-            elif line.startswith(("Output #", "Stream mapping:", "At least one output")):
-                in_input = False
-            continue
-        if not in_input:
-            continue
-        match = _STREAM_RE.match(line)
-        if match and match.group("file") == "0":
-            current = _Stream(int(match.group("index")), match.group("kind"), match.group("rest"), line)
-            streams.append(current)
-        elif indent <= 2:
-            # "  Duration:", "  Chapters:", "  Program 1", ...: not stream data.
-            current = None
-        elif current is not None:
-            # Older ffmpeg indents a stream's Metadata/Side data as deep as
-            # the Stream line itself, newer ffmpeg deeper: take both.
-            current.block += "\n" + line
-    return streams
+    if not candidates:
+        raise ValueError("no video stream to choose from")
+    if len(candidates) == 1:
+        return candidates[0][0], "only"
+    defaults = [c for c in candidates if c[3]]
+    pool = defaults or list(candidates)
+    best = min(pool, key=lambda c: (-(c[1] * c[2]), c[0]))
+    return best[0], "default" if defaults else "largest"
 
 
-def _parse_rate(text: str, unit: str) -> float | None:
-    match = re.search(_RATE_RE.format(unit), text)
-    if not match:
-        return None
-    value = float(match.group(1)) * (1000.0 if match.group(2) else 1.0)
-    return value if value > 0 else None
+def clockwise_rotation(counter_clockwise_degrees: float) -> int:
+    """A display-matrix angle (counter-clockwise, as FFmpeg reports it) as 0/90/180/270 clockwise."""
+    return int(round(-counter_clockwise_degrees / 90.0)) % 4 * 90
 
 
-def _exact_fps(value: float) -> float:
-    """Undo ffmpeg's two-decimal rounding of NTSC rates (29.97 -> 30000/1001)."""
-    if value.is_integer():
-        return value
-    base = round(value * 1.001)
-    if base > 0 and abs(base / 1.001 - value) < 0.006:
-        return base * 1000 / 1001
-    return value
+def mp4_index_missing(path: PathLike) -> bool:
+    """Whether ``path`` starts like an MP4/MOV file but its top-level ``moov`` box is absent or cut short.
 
-
-def _hms(match: re.Match[str]) -> float:
-    return int(match.group(1)) * 3600 + int(match.group(2)) * 60 + float(match.group(3))
-
-
-def _normalise_rotation(clockwise_degrees: float) -> int:
-    return int(round(clockwise_degrees / 90.0)) % 4 * 90
-
-
-@dataclass
-class Probe:
-    info: VideoInfo
-    video_stream: int
-    storage_size: tuple[int, int]
-
-
-def _looks_like_mp4(path: str) -> bool:
-    """Whether the file starts like an MP4/MOV (a top-level box such as ``ftyp``)."""
+    Walks the top-level box headers only; nothing else of the file is read.
+    """
     try:
         with open(path, "rb") as fh:
-            head = fh.read(8)
+            size = os.fstat(fh.fileno()).st_size
+            pos, boxes = 0, 0
+            while pos + 8 <= size and boxes < 100_000:
+                fh.seek(pos)
+                head = fh.read(16)
+                box_size, kind = int.from_bytes(head[:4], "big"), head[4:8]
+                if boxes == 0 and kind not in _MP4_FIRST_BOXES:
+                    return False
+                if box_size == 1 and len(head) == 16:
+                    box_size = int.from_bytes(head[8:16], "big")
+                elif box_size == 0:
+                    box_size = size - pos
+                if kind == b"moov":
+                    return pos + box_size > size  # an index cut short is missing too
+                if box_size < 8:
+                    break
+                pos, boxes = pos + box_size, boxes + 1
+            return boxes > 0
     except OSError:
         return False
-    return len(head) == 8 and head[4:8] in (b"ftyp", b"mdat", b"moov", b"free", b"skip", b"wide", b"pnot")
 
 
-def _frame_count(block: str, duration: float | None, fps: float) -> int | None:
-    """The stream's frame-count tag, else its duration (or the file's) times the rate."""
-    nb = _NB_FRAMES_RE.search(block)
-    if nb:
-        return int(nb.group(1))
-    tag_dur = _TAG_DURATION_RE.search(block)
-    stream_duration = _hms(tag_dur) if tag_dur else duration
-    return max(1, round(stream_duration * fps)) if stream_duration else None
+def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
+    if value is None or time_base is None:
+        return None
+    return float(value * time_base)
 
 
-def _open_error(text: str, path: str) -> MediaError:
-    """Why ffmpeg could not open ``path`` at all, from its log."""
-    lowered = text.lower()
-    if "no such file or directory" in lowered:
-        return MediaError("file not found")
-    if "permission denied" in lowered:
-        return MediaError("permission denied")
-    if "moov atom not found" in lowered and _looks_like_mp4(path):
-        return MediaError(
-            "incomplete MP4: its index (moov atom) is missing, as when a recording or copy is cut short; "
-            "it cannot be decoded (re-copy it, or try a repair tool such as untrunc)"
-        )
-    if "invalid data found when processing input" in lowered:
-        return MediaError("not a video file (unrecognised or corrupt data); check that it is a complete video")
-    return MediaError(f"cannot open video: {last_error_line(text)}")
+def _hms_seconds(text: str | None) -> float | None:
+    """``"00:00:01.100000000"`` (Matroska statistics tags) -> 1.1; None if it is not that shape."""
+    parts = (text or "").strip().split(":")
+    try:
+        if len(parts) == 3:
+            return int(parts[0]) * 3600 + int(parts[1]) * 60 + float(parts[2])
+    except ValueError:
+        pass
+    return None
 
 
-def _parse_probe(text: str, path: str) -> Probe:
-    """Turn the stderr of ``ffmpeg -hide_banner -i PATH`` into a :class:`Probe`."""
-    if "Input #0" not in text:
-        raise _open_error(text, path)
+def _frame_count(stream: Any, fps: Fraction, container_duration: float | None) -> int | None:
+    """The stream's frame count, else its duration x fps, else the container's duration x fps."""
+    if stream.frames and stream.frames > 0:
+        return int(stream.frames)
+    tags = {k.upper(): v for k, v in (stream.metadata or {}).items()}
+    if str(tags.get("NUMBER_OF_FRAMES", "")).isdigit():
+        return int(tags["NUMBER_OF_FRAMES"])
+    for seconds in (_seconds(stream.duration, stream.time_base), _hms_seconds(tags.get("DURATION")), container_duration):
+        if seconds is not None and seconds > 0:
+            return max(1, round(seconds * fps))
+    return None
 
-    fmt_match = _INPUT_RE.search(text)
-    container = fmt_match.group("format") if fmt_match else ""
-    if container == "image2" or container.endswith("_pipe"):
-        raise MediaError("not a video file (it is a still image); use `movenet image`")
 
-    streams = _split_streams(text)
-    videos = [s for s in streams if s.kind == "Video"]
-    real_videos = [s for s in videos if "(attached pic)" not in s.line]
-    audios = [s for s in streams if s.kind == "Audio"]
-    if not real_videos:
-        if videos:
-            raise MediaError("no video stream (only cover art); give a file with video")
-        raise MediaError("no video stream (audio only?); give a file with video")
-    video = real_videos[0]
+# --------------------------------------------------------------------------
+# The probe itself (PyAV)
+# --------------------------------------------------------------------------
 
-    codec = video.line.split(None, 1)[0].rstrip(",") if video.line.strip() else None
-    size_match = _SIZE_RE.search(" " + video.line)
-    if not size_match:
-        raise MediaError("cannot determine the video frame size")
-    stored_w, stored_h = int(size_match.group(1)), int(size_match.group(2))
 
-    rotation = 0
-    dm = _DISPLAYMATRIX_RE.search(video.block)
-    if dm:
-        # ffmpeg reports the display matrix angle counter-clockwise.
-        rotation = _normalise_rotation(-float(dm.group(1)))
-    else:
-        tag = _ROTATE_TAG_RE.search(video.block)
-        if tag:
-            rotation = _normalise_rotation(float(tag.group(1)))
+def _check_path(path: str) -> None:
+    """Refuse what is plainly not a readable file before FFmpeg sees it."""
+    if not os.path.exists(path):
+        raise MediaError(_named(path, _MSG_NOT_FOUND))
+    if os.path.isdir(path):
+        raise MediaError(_named(path, _MSG_DIRECTORY))
+    if not os.access(path, os.R_OK):
+        raise MediaError(_named(path, _MSG_PERMISSION))
+
+
+def _named(path: str, message: str) -> str:
+    return f"{safe_name(path)}: {message}"
+
+
+def _open(path: str) -> Any:
+    """``av.open`` with FFmpeg's failures turned into one-line reasons."""
+    import av
+
+    try:
+        # an absolute path: a name such as "pipe:x.mp4" is a file, never a protocol
+        return av.open(os.path.abspath(path), mode="r", metadata_errors="replace")
+    except FileNotFoundError as exc:
+        raise MediaError(_named(path, _MSG_NOT_FOUND)) from exc
+    except IsADirectoryError as exc:
+        raise MediaError(_named(path, _MSG_DIRECTORY)) from exc
+    except PermissionError as exc:
+        raise MediaError(_named(path, _MSG_PERMISSION)) from exc
+    except av.error.InvalidDataError as exc:
+        raise MediaError(_named(path, _MSG_NO_MOOV if mp4_index_missing(path) else _MSG_NOT_VIDEO)) from exc
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or first_line(exc)
+        raise MediaError(_named(path, f"cannot open video: {reason}")) from exc
+
+
+def _codec_name(stream: Any) -> str | None:
+    try:
+        return stream.codec_context.name if stream.codec_context is not None else stream.codec.name
+    except Exception:  # no decoder for this codec in PyAV's FFmpeg
+        return None
+
+
+def _is_default(stream: Any) -> bool:
+    import av
+
+    return bool(stream.disposition & av.stream.Disposition.default)
+
+
+def _real_videos(container: Any, path: str) -> list[Any]:
+    """The video streams that are not attached pictures; refuse stills, audio and cover art."""
+    import av
+
+    name = container.format.name or ""
+    if name == "image2" or name.endswith("_pipe"):
+        raise MediaError(_named(path, _MSG_STILL))
+    videos = [s for s in container.streams if s.type == "video"]
+    real = [s for s in videos if not s.disposition & av.stream.Disposition.attached_pic]
+    if not real:
+        raise MediaError(_named(path, _MSG_COVER_ONLY if videos else _MSG_AUDIO_ONLY))
+    return real
+
+
+def _first_frame_rotation(container: Any, stream: Any) -> int:
+    """Clockwise rotation from the display matrix FFmpeg attaches to the first decoded frame.
+
+    PyAV does not expose a stream's coded side data; its decoder copies the
+    stream's display matrix (and any in-band orientation) onto each frame.
+    A stream whose first frame cannot be decoded is taken as unrotated.
+    """
+    import av
+
+    stream.codec_context.thread_count = 1
+    try:
+        for count, packet in enumerate(container.demux(stream)):
+            for frame in packet.decode():
+                return clockwise_rotation(frame.rotation)
+            if count >= _MAX_PACKETS_FOR_FIRST_FRAME:
+                break
+    except (av.error.FFmpegError, ValueError):
+        pass
+    return 0
+
+
+def _pick_audio(container: Any) -> Any | None:
+    audios = list(container.streams.audio)
+    defaults = [s for s in audios if _is_default(s)]
+    return (defaults or audios or [None])[0]
+
+
+def _frame_rate(stream: Any) -> Fraction:
+    for rate in (stream.average_rate, stream.base_rate, stream.guessed_rate):
+        if rate and rate > 0:
+            return Fraction(rate)
+    return _FALLBACK_FPS
+
+
+def _describe(container: Any, path: str) -> VideoInfo:
+    """Build the :class:`VideoInfo` of an open container."""
+    real = _real_videos(container, path)
+    index, reason = choose_stream([(s.index, s.width or 0, s.height or 0, _is_default(s)) for s in real])
+    video = container.streams[index]
+    stored_w, stored_h = int(video.width or 0), int(video.height or 0)
+    if stored_w <= 0 or stored_h <= 0:
+        raise MediaError(_named(path, "cannot determine the video frame size"))
+    fps = _frame_rate(video)
+    duration = container.duration / 1_000_000 if container.duration is not None else None
+    audio = _pick_audio(container)
+    sar = video.sample_aspect_ratio
+    rotation = _first_frame_rotation(container, video)
     width, height = (stored_h, stored_w) if rotation in (90, 270) else (stored_w, stored_h)
-
-    fps = _parse_rate(video.line, "fps") or _parse_rate(video.line, "tbr")
-    fps = _exact_fps(fps) if fps else 25.0  # ffmpeg's own fallback rate
-
-    duration_match = _DURATION_RE.search(text)
-    duration = _hms(duration_match) if duration_match else None
-
-    frame_count = _frame_count(video.block, duration, fps)
-
-    audio_codec = audios[0].line.split(None, 1)[0].rstrip(",") if audios else None
-    info = VideoInfo(
+    return VideoInfo(
         path=path,
         width=width,
         height=height,
-        fps=fps,
-        frame_count=frame_count,
+        fps=float(fps),
+        frame_count=_frame_count(video, fps, duration),
         duration=duration,
         rotation=rotation,
-        has_audio=bool(audios),
-        codec=codec,
-        audio_codec=audio_codec,
+        has_audio=audio is not None,
+        codec=_codec_name(video),
+        audio_codec=_codec_name(audio) if audio is not None else None,
+        stream_index=index,
+        stream_reason=reason,
+        storage_size=(stored_w, stored_h),
+        sample_aspect_ratio=Fraction(sar) if sar and sar > 0 else Fraction(1),
+        video_start=_seconds(video.start_time, video.time_base),
+        audio_start=_seconds(audio.start_time, audio.time_base) if audio is not None else None,
+        time_base=Fraction(video.time_base) if video.time_base else None,
+        container=container.format.name or "",
+        audio_stream_index=audio.index if audio is not None else None,
     )
-    return Probe(info=info, video_stream=video.index, storage_size=(stored_w, stored_h))
 
 
-def _run_ffmpeg_info(path: PathLike) -> str:
-    """stderr of ``ffmpeg -hide_banner -i PATH`` (ffmpeg exits 1 here: no output file)."""
+def probe_in_process(path: PathLike) -> VideoInfo:
+    """Probe ``path`` in this process (no isolation: a crash in FFmpeg ends this process).
+
+    Opens the container, reads its streams and decodes the first frame of the
+    chosen video stream for its display matrix.  Raises :class:`MediaError`.
+    """
     p = os.fspath(path)
-    if not os.path.exists(p):
-        raise MediaError("file not found")
-    if os.path.isdir(p):
-        raise MediaError("is a directory, not a video file")
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", p]
+    _check_path(p)
+    container = _open(p)
+    try:
+        return _describe(container, p)
+    finally:
+        container.close()
+
+
+# --------------------------------------------------------------------------
+# Isolation: the probe in a child process
+# --------------------------------------------------------------------------
+
+# The child imports only this module (and errors.py), not the package's heavy
+# __init__: its parent packages are registered as bare modules with their folders.
+# With a path argument it probes that file; without, it serves JSON lines on stdin.
+_CHILD_CODE = """
+import json, sys, types
+for name, folder in json.loads(sys.argv[1]):
+    module = types.ModuleType(name)
+    module.__path__ = [folder]
+    sys.modules[name] = module
+probe = __import__(sys.argv[2], fromlist=["_child_main"])
+sys.exit(probe._child_main(sys.argv[3:]))
+"""
+
+
+def _reply(path: str) -> dict[str, Any]:
+    """The child's answer for one file: ``{"info": ...}`` or ``{"error": "one line"}``."""
+    try:
+        return {"info": probe_in_process(path).to_dict()}
+    except MediaError as exc:
+        return {"error": exc.format_message()}
+    except Exception as exc:  # FFmpeg/PyAV failures not foreseen above still fail only this file
+        return {"error": _named(path, f"cannot probe video: {type(exc).__name__}: {first_line(exc)}")}
+
+
+def _child_main(args: list[str]) -> int:
+    """Entry point of the child: probe ``args[0]``, or each JSON-encoded path read from stdin."""
+    # Replies go to a private copy of stdout; anything a library prints lands on stderr.
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    paths = args[:1] or (json.loads(line) for line in sys.stdin)
+    for path in paths:
+        out.write(json.dumps(_reply(path)) + "\n")
+        out.flush()
+    return 0
+
+
+def _child_command(*args: str) -> list[str]:
+    return [sys.executable, "-c", _CHILD_CODE, json.dumps(_parent_packages()), __name__, *args]
+
+
+def _decode_reply(line: bytes) -> VideoInfo:
+    """A reply line as a :class:`VideoInfo`, or its error raised; ValueError if it is not a reply."""
+    reply = json.loads(line.decode("utf-8"))
+    if "error" in reply:
+        raise MediaError(str(reply["error"]))
+    return VideoInfo.from_dict(reply["info"])
+
+
+def _parent_packages() -> list[tuple[str, str]]:
+    """``[(package, folder)]`` for each package above this module, outermost first."""
+    parts = __name__.split(".")[:-1]
+    here = Path(__file__).resolve().parent
+    folders = [here.parents[i - 1] if i else here for i in range(len(parts))][::-1]
+    return [(".".join(parts[: i + 1]), str(folder)) for i, folder in enumerate(folders)]
+
+
+def _child_failure(path: str, returncode: int | None, stderr: bytes) -> MediaError:
+    """The error for a child that ended without a reply (killed by a signal, or a broken setup)."""
+    if returncode is not None and returncode < 0:
+        try:
+            sig = signal.Signals(-returncode).name
+        except ValueError:
+            sig = f"signal {-returncode}"
+        return MediaError(_named(path, f"the video crashed FFmpeg while its header was read ({sig}); the file is damaged"))
+    detail = first_line(stderr.decode("utf-8", "replace")) or f"exit status {returncode}"
+    return MediaError(_named(path, f"cannot probe video: {detail[:200]}"))
+
+
+def probe_video(path: PathLike, *, timeout: float = PROBE_TIMEOUT_S, isolate: bool = True) -> VideoInfo:
+    """Probe a video file; raise :class:`MediaError` with a one-line reason naming it.
+
+    With ``isolate`` (the default) the probe runs in a child Python process that is
+    killed after ``timeout`` seconds, so a hostile file can neither crash nor hang
+    the caller.  ``isolate=False`` is :func:`probe_in_process`.
+    """
+    p = os.fspath(path)
+    _check_path(p)
+    if not isolate:
+        return probe_in_process(p)
     try:
         proc = subprocess.run(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            timeout=_PROBE_TIMEOUT_S,
+            _child_command(p), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, start_new_session=True
         )
     except subprocess.TimeoutExpired as exc:
-        raise MediaError("timed out while reading the video header") from exc
-    return proc.stderr.decode("utf-8", "replace")
-
-
-def probe(path: PathLike) -> Probe:
-    return _parse_probe(_run_ffmpeg_info(path), os.fspath(path))
-
-
-def probe_video(path: PathLike) -> VideoInfo:
-    """Read the header of a video file.
-
-    Runs ``ffmpeg -hide_banner -i PATH`` and parses what it prints.  Raises
-    :class:`MediaError` for a missing file, a file ffmpeg cannot open, a
-    still image or a file without a video stream.
-    """
-    return probe(path).info
+        raise MediaError(_named(p, _MSG_TIMEOUT)) from exc
+    except OSError as exc:
+        raise MediaError(_named(p, f"cannot start the video probe: {exc}")) from exc
+    lines = proc.stdout.strip().splitlines()
+    try:
+        return _decode_reply(lines[-1])
+    except (ValueError, IndexError, KeyError, TypeError):
+        raise _child_failure(p, proc.returncode, proc.stderr) from None
