@@ -53,7 +53,7 @@ from movenet_cli import PoseEstimator, media  # noqa: E402
 from movenet_cli.render.draw import draw_poses  # noqa: E402
 from movenet_cli.types import FrameResult, Pose  # noqa: E402
 from movenet_cli.util.system import default_threads  # noqa: E402
-from movenet_cli.pipeline.outputs import Outputs, open_sinks  # noqa: E402
+from movenet_cli.pipeline.outputs import Outputs, OutputSet, open_sinks  # noqa: E402
 from movenet_cli.pose.letterbox import letterbox_samples  # noqa: E402
 from movenet_cli.settings import VideoQuality  # noqa: E402
 from movenet_cli.temporal import FrameProcessor  # noqa: E402
@@ -261,10 +261,8 @@ def stage_draw(pool: list[np.ndarray], poses: list[list[Pose]], est, frames: int
     source = {"path": "bench", "width": w, "height": h, "fps": 30.0, "rotation": 0}
 
     def run() -> int:
-        from contextlib import ExitStack
-
-        with ExitStack() as stack:
-            sinks = open_sinks(stack, Outputs(None, tmp / "draw.json", tmp / "draw.csv"), source, {})
+        with OutputSet() as outs:
+            sinks = open_sinks(outs, Outputs(None, tmp / "draw.json", tmp / "draw.csv"), source, {})
             for i in range(frames):
                 k = _pingpong(i, len(pool))
                 draw_poses(pool[k], poses[k], threshold=est.threshold, show_ids=True, inplace=True)

@@ -23,7 +23,7 @@ from .. import settings
 from ..errors import MediaError
 from ..util.fs import remove_quietly, temp_path_for
 from .ffmpeg import ffmpeg_exe, fps_fraction, last_error_line, popen_kwargs, seconds_arg, start_ffmpeg, stop
-from .probe import probe
+from .probe import VideoInfo, probe_in_process, probe_video
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,31 @@ _MP4_COPY_AUDIO_CODECS = frozenset({"aac", "mp3", "ac3", "eac3", "alac", "opus",
 _AAC_BITRATE = "160k"
 # How much longer than the video a muxed file may be (one or two audio packets).
 _AUDIO_OVERHANG_S = 0.1
+
+
+def _encoder_command(width: int, height: int, fps: Fraction, sar: Fraction | None, preset: str, crf: int,
+                     out: Path) -> list[str]:
+    """ffmpeg reading RGB frames on stdin and writing H.264 yuv420p BT.709 to ``out``."""
+    filters = []
+    if width % 2 or height % 2:
+        filters.append(f"pad={width + width % 2}:{height + height % 2}:0:0:color=black")
+    if sar is not None and sar != 1:  # anamorphic: shown as the source is
+        filters.append(f"setsar={sar.numerator}/{sar.denominator}")
+    # RGB -> BT.709 limited-range YUV, tagged as such (the tags live on the
+    # frames in current ffmpeg, hence setparams rather than -color_* only).
+    filters.append(
+        "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
+        "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
+    )
+    return [
+        ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-y",
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+        "-framerate", str(fps), "-i", "pipe:0",
+        "-an", "-vf", ",".join(filters),
+        "-c:v", "libx264", "-preset", str(preset), "-crf", str(crf), "-pix_fmt", "yuv420p",
+        "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+        "-color_range", "tv", "-movflags", "+faststart", "-f", "mp4", os.path.abspath(out),
+    ]  # fmt: skip
 
 
 class VideoWriter:
@@ -70,6 +95,8 @@ class VideoWriter:
         audio_source: PathLike | None = None,
         audio_start: float | None = None,
         audio_end: float | None = None,
+        audio_info: VideoInfo | None = None,
+        sample_aspect_ratio: Fraction | None = None,
         preset: str = settings.PRESET,
         crf: int = settings.CRF,
     ) -> None:
@@ -85,6 +112,7 @@ class VideoWriter:
         self.audio_source = os.fspath(audio_source) if audio_source is not None else None
         self.audio_start = audio_start
         self.audio_end = audio_end
+        self.audio_info = audio_info
         self.frames_written = 0
         self._closed = False
         self._proc: subprocess.Popen[bytes] | None = None
@@ -95,24 +123,7 @@ class VideoWriter:
         if not parent.is_dir():
             raise MediaError(f"output directory does not exist: {parent}")
 
-        filters = []
-        if width % 2 or height % 2:
-            filters.append(f"pad={width + width % 2}:{height + height % 2}:0:0:color=black")
-        # RGB -> BT.709 limited-range YUV, tagged as such (the tags live on the
-        # frames in current ffmpeg, hence setparams rather than -color_* only).
-        filters.append(
-            "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
-            "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
-        )
-        cmd = [
-            ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-y",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
-            "-framerate", str(self.fps), "-i", "pipe:0",
-            "-an", "-vf", ",".join(filters),
-            "-c:v", "libx264", "-preset", str(preset), "-crf", str(crf), "-pix_fmt", "yuv420p",
-            "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
-            "-color_range", "tv", "-movflags", "+faststart", "-f", "mp4", str(self._tmp),
-        ]  # fmt: skip
+        cmd = _encoder_command(width, height, self.fps, sample_aspect_ratio, preset, crf, self._tmp)
         self._stderr = tempfile.TemporaryFile()
         try:
             self._proc = start_ffmpeg(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
@@ -173,10 +184,19 @@ class VideoWriter:
 
     def close(self) -> None:
         """Finish the file and move it to its final path."""
-        if self._closed:
-            return
+        if not self._closed:
+            result = self.finish()
+            try:
+                os.replace(result, self.path)
+            except BaseException:
+                remove_quietly(result)
+                raise
+
+    def finish(self) -> Path:
+        """Encode the last frames and add the audio; return the finished file, still under a
+        temporary name (:meth:`close` renames it; a caller publishing several files does)."""
         proc = self._proc
-        assert proc is not None and proc.stdin is not None
+        assert proc is not None and proc.stdin is not None and not self._closed
         try:
             try:
                 proc.stdin.close()
@@ -191,13 +211,16 @@ class VideoWriter:
             if self.audio_source is not None:
                 self._tmp_mux = temp_path_for(self.path, "partial-audio")
                 video_length = float(self.frames_written / self.fps)
+                info = self.audio_info or probe_video(self.audio_source)
                 span = (self.audio_start, self.audio_end)
-                result = mux_audio(self._tmp, self._tmp_mux, self.audio_source, span, video_length)
-            os.replace(result, self.path)
+                result = mux_audio(self._tmp, self._tmp_mux, self.audio_source, info, span, video_length)
         except BaseException:
             self.abort()
             raise
-        self._finish()
+        if result != self._tmp:
+            remove_quietly(self._tmp)
+        self._release()
+        return result
 
     def abort(self) -> None:
         """Stop ffmpeg and delete the temporary file; the final path is not touched."""
@@ -207,52 +230,72 @@ class VideoWriter:
         self._finish()
 
     def _finish(self) -> None:
-        self._closed = True
+        self._release()
         remove_quietly(self._tmp)
         remove_quietly(self._tmp_mux)
+
+    def _release(self) -> None:
+        self._closed = True
         try:
             self._stderr.close()
         except (OSError, AttributeError):
             pass
 
 
-def mux_audio(video: Path, out: Path, source: str, span: tuple[float | None, float | None], video_length: float) -> Path:
-    """Mux the first audio stream of ``source``, cut to ``span`` (seconds) and never longer than
-    the video, into a copy of ``video`` at ``out``; return the file to publish (``video`` when
-    there is no audio to add)."""
-    try:
-        found = probe(source)
-    except MediaError as exc:
-        logger.warning("not copying audio from %s: %s", source, exc)
-        return video
-    if not found.info.has_audio:
-        return video
+def _audio_window(info: VideoInfo, span: tuple[float | None, float | None], video_length: float):
+    """Where the audio that goes with the written frames starts in the source, and how long it is.
+
+    ``span`` is in seconds from the first video frame; the audio stream may start before or
+    after the video stream (its start time), so the audio is cut from the same instant.
+    Returns ``(seek, delay, length)``: seek into the audio, or delay it when it starts later.
+    """
     start = max(0.0, span[0] or 0.0)
-    length = video_length
-    if span[1] is not None:
-        length = min(length, span[1] - start)
-    if found.info.duration is not None:
-        length = min(length, found.info.duration - start)
-    if length <= 0.01:
+    lead = info.audio_lead or 0.0  # seconds by which the audio starts before the video
+    seek, delay = max(0.0, start + lead), max(0.0, -(start + lead))
+    length = video_length - delay if span[1] is None else min(video_length, span[1] - start) - delay
+    if info.duration is not None:
+        length = min(length, info.duration - seek)
+    return seek, delay, length
+
+
+def _mux_command(video: Path, out: Path, source: str, stream: int, window, codec: str) -> list[str]:
+    seek, delay, length = window
+    audio_args = ["-c:a", "copy"] if codec == "copy" else ["-c:a", "aac", "-b:a", _AAC_BITRATE]
+    return [
+        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+        "-i", os.path.abspath(video), *(["-ss", seconds_arg(seek)] if seek > 0 else []),
+        *(["-itsoffset", seconds_arg(delay)] if delay > 0 else []),
+        "-t", seconds_arg(length), "-i", os.path.abspath(source),
+        "-map", "0:v:0", "-map", f"1:{stream}", "-c:v", "copy", *audio_args,
+        "-movflags", "+faststart", "-f", "mp4", os.path.abspath(out),
+    ]  # fmt: skip
+
+
+def mux_audio(video: Path, out: Path, source: str, info: VideoInfo, span: tuple[float | None, float | None],
+              video_length: float) -> Path:
+    """Mux the audio stream of ``source`` that goes with the written frames (``span``, seconds from
+    its first video frame, never longer than the video) into a copy of ``video`` at ``out``; return
+    the file to publish (``video`` when the source has no audio for that span).
+
+    A source whose audio cannot be added is an error (:class:`MediaError` with ffmpeg's reason):
+    a video published without the audio it should have would be a silent loss.
+    """
+    if not info.has_audio or info.audio_stream_index is None:
         return video
-    codecs = ["copy", "aac"] if found.info.audio_codec in _MP4_COPY_AUDIO_CODECS else ["aac"]
+    window = _audio_window(info, span, video_length)
+    if window[2] <= 0.01:
+        return video
+    codecs = ["copy", "aac"] if info.audio_codec in _MP4_COPY_AUDIO_CODECS else ["aac"]
     error = ""
     for codec in codecs:
-        audio_args = ["-c:a", "copy"] if codec == "copy" else ["-c:a", "aac", "-b:a", _AAC_BITRATE]
-        cmd = [
-            ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-            "-i", str(video), *(["-ss", seconds_arg(start)] if start > 0 else []),
-            "-t", seconds_arg(length), "-i", source,
-            "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", *audio_args,
-            "-movflags", "+faststart", "-f", "mp4", str(out),
-        ]  # fmt: skip
+        cmd = _mux_command(video, out, source, info.audio_stream_index, window, codec)
         proc = subprocess.run(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **popen_kwargs()
         )
         if proc.returncode == 0:
             # Copied audio may overhang the video by a packet; anything
             # more means ffmpeg did not honour the cut: try re-encoding.
-            muxed = probe(out).info.duration
+            muxed = probe_in_process(out).duration
             if muxed is None or muxed <= video_length + _AUDIO_OVERHANG_S:
                 return out
             error = f"audio came out {muxed:.2f}s long for {video_length:.2f}s of video"
@@ -260,6 +303,7 @@ def mux_audio(video: Path, out: Path, source: str, span: tuple[float | None, flo
             continue
         error = last_error_line(proc.stderr.decode("utf-8", "replace"))
         logger.debug("audio mux with -c:a %s failed: %s", codec, error)
-    logger.warning("could not add the audio of %s (%s); writing video only", source, error)
+        if error == "no space left on device":
+            break
     remove_quietly(out)
-    return video
+    raise MediaError(f"could not add the audio to the video: {error}")

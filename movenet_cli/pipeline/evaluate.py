@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,38 +54,72 @@ class EvalReport:
         )
 
 
-def load_ground_truth(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and sanity-check a COCO keypoint ground truth file."""
-    path = Path(path)
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_image(path: Path, n: int, entry: Any) -> None:
+    where = f"{path}: images[{n}]"
+    if not isinstance(entry, dict):
+        raise EvalError(f"{where} is not an object")
+    if not isinstance(entry.get("id"), (int, str)) or isinstance(entry.get("id"), bool):
+        raise EvalError(f"{where}.id is missing or not an integer or string")
+    if not isinstance(entry.get("file_name"), str) or not entry["file_name"]:
+        raise EvalError(f"{where}.file_name is missing or not a string")
+
+
+def _check_annotation(path: Path, n: int, ann: Any, image_ids: set) -> None:
+    where = f"{path}: annotations[{n}]"
+    if not isinstance(ann, dict):
+        raise EvalError(f"{where} is not an object")
+    missing = [key for key in ("id", "image_id", "keypoints", "area", "bbox") if key not in ann]
+    if missing:
+        raise EvalError(f"{where} lacks {', '.join(missing)}")
+    keypoints = ann["keypoints"]
+    if not isinstance(keypoints, list) or len(keypoints) != 51 or not all(map(_is_number, keypoints)):
+        raise EvalError(f"{where}.keypoints is not a list of 51 numbers (17 x, y, visibility)")
+    if not _is_number(ann["area"]) or ann["area"] < 0:
+        raise EvalError(f"{where}.area is not a number >= 0")
+    if not isinstance(ann["bbox"], list) or len(ann["bbox"]) != 4 or not all(map(_is_number, ann["bbox"])):
+        raise EvalError(f"{where}.bbox is not a list of 4 numbers")
+    if ann.get("iscrowd", 0) not in (0, 1, True, False):
+        raise EvalError(f"{where}.iscrowd is not 0 or 1")
+    if ann["image_id"] not in image_ids:
+        raise EvalError(f"{where}.image_id {ann['image_id']!r} is not in images")
+
+
+def _read_json(path: Path) -> Any:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise EvalError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise EvalError(f"{path}: cannot read ({exc})") from None
     except json.JSONDecodeError as exc:
         raise EvalError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def load_ground_truth(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and check a COCO keypoint ground truth file: one line naming the file and the field
+    for anything that cannot be scored (no images, no labelled people, a field of the wrong type)."""
+    path = Path(path)
+    data = _read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(
         data.get("annotations"), list
     ):
         raise EvalError(f"{path}: not a COCO ground truth (needs 'images' and 'annotations' lists)")
-    image_ids = set()
+    if not data["images"]:
+        raise EvalError(f"{path}: images is empty; there is nothing to score")
     for n, entry in enumerate(data["images"]):
-        if not isinstance(entry, dict) or "id" not in entry or not isinstance(entry.get("file_name"), str):
-            raise EvalError(f"{path}: image entry {n} needs 'id' and 'file_name'")
-        image_ids.add(entry["id"])
+        _check_image(path, n, entry)
+    image_ids = {entry["id"] for entry in data["images"]}
     for n, ann in enumerate(data["annotations"]):
-        where = f"{path}: annotation {ann.get('id', n) if isinstance(ann, dict) else n}"
-        if not isinstance(ann, dict) or not isinstance(ann.get("keypoints"), list) or len(ann["keypoints"]) != 51:
-            raise EvalError(f"{where} has no 17-keypoint 'keypoints' list")
-        missing = [key for key in ("id", "image_id", "area", "bbox") if key not in ann]
-        if missing:
-            raise EvalError(f"{where} lacks {', '.join(missing)}")
-        if ann["image_id"] not in image_ids:
-            raise EvalError(f"{where} refers to image {ann['image_id']}, which is not in 'images'")
+        _check_annotation(path, n, ann, image_ids)
         ann.setdefault("num_keypoints", sum(1 for v in ann["keypoints"][2::3] if v > 0))
         ann.setdefault("iscrowd", 0)
         ann.setdefault("category_id", 1)
+    if not any(a["num_keypoints"] > 0 and not a["iscrowd"] for a in data["annotations"]):
+        raise EvalError(f"{path}: no annotation has a labelled keypoint; COCO keypoint AP needs labelled people")
     data.setdefault("categories", [{"id": 1, "name": "person"}])
     return data
 
@@ -146,14 +181,14 @@ def score(ground_truth: dict[str, Any], predictions: Sequence[dict[str, Any]]) -
 
 def evaluate(
     estimator: Callable,
-    gt_path: str | os.PathLike,
+    gt_path: str | os.PathLike | dict[str, Any],
     images_dir: str | os.PathLike,
     *,
     save_predictions: str | os.PathLike | None = None,
     on_image: Callable[[str, list[Pose]], None] | None = None,
 ) -> EvalReport:
     """Estimate poses on the ground truth's images and score them; optionally save the predictions."""
-    ground_truth = load_ground_truth(gt_path)
+    ground_truth = gt_path if isinstance(gt_path, dict) else load_ground_truth(gt_path)
     predictions = predict(estimator, ground_truth, images_dir, on_image=on_image)
     stats = score(ground_truth, predictions)
     if save_predictions is not None:

@@ -10,7 +10,6 @@ Example::
 from __future__ import annotations
 
 import os
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -18,7 +17,7 @@ from ..media import read_image, write_image
 from ..render.draw import draw_poses
 from ..types import FrameResult
 from ..util.preflight import check_input
-from .outputs import Outputs, model_info, open_sinks, source_info
+from .outputs import Outputs, OutputSet, model_info, open_sinks, source_info
 
 
 def process_image(estimator, path: str | os.PathLike, outputs: Outputs) -> FrameResult:
@@ -29,14 +28,13 @@ def process_image(estimator, path: str | os.PathLike, outputs: Outputs) -> Frame
     height, width = image.shape[:2]
     poses = estimator(image)
     result = FrameResult(0, 0.0, poses)
-    source = source_info(path, width, height, None, 0)
-    with ExitStack() as stack:
-        sinks = open_sinks(stack, outputs, source, model_info(estimator, estimator.input_shape(height, width)))
-        for sink in sinks:
+    source = source_info(path, width, height)
+    with OutputSet() as outs:
+        for sink in open_sinks(outs, outputs, source, model_info(estimator, estimator.input_shape(height, width))):
             sink.add(result)
         if outputs.media is not None:
             annotated = draw_poses(image, poses, threshold=estimator.threshold, show_ids=estimator.spec.multipose)
-            write_image(outputs.media, annotated)
+            outs.add_file(outputs.media, lambda tmp: write_image(tmp, annotated))
     return result
 
 

@@ -9,16 +9,17 @@ Example::
 from __future__ import annotations
 
 import os
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
-from ..errors import OutputExistsError
+from ..errors import OutputExistsError, UsageError
+from ..media.formats import IMAGE_EXTENSIONS, image_extension
 from ..render.sinks import CsvSink, JsonSink
+from ..util.fs import Publication, temp_path_for
 
 __all__ = ["Outputs", "OutputExistsError", "check_outputs", "check_unique", "image_outputs", "mirrored_outputs",
-           "model_info", "open_sinks"]
+           "model_info", "open_sinks", "OutputSet"]
 
 
 @dataclass
@@ -45,6 +46,8 @@ def image_outputs(path: Path, output: Path, *, single: bool, csv: bool) -> Outpu
     if single:
         return Outputs(output, output.with_suffix(".json"), output.with_suffix(".csv") if csv else None)
     target = output / path.name
+    if path.suffix.lower() not in IMAGE_EXTENSIONS:  # the annotated image needs a format its name says
+        target = _beside(target, image_extension(path) or ".png")
     return Outputs(target, _beside(target, ".json"), _beside(target, ".csv") if csv else None)
 
 
@@ -70,16 +73,32 @@ def check_unique(plans: Iterable[tuple[Path, Outputs]]) -> None:
                 raise OutputExistsError(f"{source} and {other} would both write {out}; use separate runs")
 
 
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name one file: the same path after links are resolved, or one inode."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet
+        return False
+
+
 def check_outputs(inputs: Iterable[Path], outputs: Outputs, *, overwrite: bool) -> None:
-    """Refuse to write over an input or, unless asked, over an existing file."""
-    resolved_inputs = {Path(p).resolve() for p in inputs}
-    for path in outputs.paths():
-        if path.resolve() in resolved_inputs:
+    """Refuse, before any work, outputs that would overwrite each other (links included), an
+    input, or, unless asked, an existing file."""
+    paths = outputs.paths()
+    for i, path in enumerate(paths):
+        for other in paths[:i]:
+            if same_file(path, other):
+                raise UsageError(f"{path}: given for two outputs ({other} too); give each output its own path")
+    inputs = list(inputs)
+    for path in paths:
+        if any(same_file(path, source) for source in inputs):
             raise OutputExistsError(f"{path}: output would overwrite its input; choose another output path")
-        if path.exists() and not overwrite:
-            raise OutputExistsError(f"{path}: already exists; pass --overwrite to replace it")
         if path.is_dir():
             raise OutputExistsError(f"{path}: is a directory")
+        if (path.exists() or path.is_symlink()) and not overwrite:
+            raise OutputExistsError(f"{path}: already exists; pass --overwrite to replace it")
 
 
 def model_info(estimator, input_shape: tuple[int, int]) -> dict[str, Any]:
@@ -95,16 +114,75 @@ def model_info(estimator, input_shape: tuple[int, int]) -> dict[str, Any]:
     }
 
 
-def open_sinks(stack: ExitStack, outputs: Outputs, source: dict, model: dict) -> list:
-    """The JSON and CSV sinks the outputs ask for, closed (published) with ``stack``."""
+class OutputSet:
+    """The outputs of one input, published together when the ``with`` block ends without an error:
+    each is finished under its temporary name first, then all are renamed into place. On an
+    error nothing is published, so a rerun never meets half of an input's results.
+
+    Example::
+
+        with OutputSet() as outs:
+            sink = outs.add(JsonSink(path, source=source, model=model))
+            sink.add(result)
+            outs.add_file(Path("out/p.png"), lambda tmp: figure.savefig(tmp))
+    """
+
+    def __init__(self) -> None:
+        self.parts: list = []  # objects with path, finish() -> temporary path, abort()
+        self._files: list[tuple[Path, Callable[[Path], None]]] = []
+
+    def add(self, part):
+        self.parts.append(part)
+        return part
+
+    def add_file(self, path: Path, write: Callable[[Path], None]) -> None:
+        """A file made in one go at the end: ``write(tmp)`` writes it under a temporary name."""
+        self._files.append((path, write))
+
+    def __enter__(self) -> "OutputSet":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self._abort()
+            return
+        publication = Publication()
+        try:
+            for part in self.parts:
+                publication.add(part.finish(), part.path)
+            for path, write in self._files:
+                tmp = temp_path_for(path)
+                publication.add(tmp, path)
+                write(tmp)
+        except BaseException:
+            self._abort()
+            publication.discard()
+            raise
+        publication.publish()
+
+    def _abort(self) -> None:
+        for part in self.parts:
+            part.abort()
+
+
+def open_sinks(outs: OutputSet, outputs: Outputs, source: dict, model: dict) -> list:
+    """The JSON and CSV sinks the outputs ask for, published with ``outs``."""
     sinks = []
     if outputs.json is not None:
-        sinks.append(stack.enter_context(JsonSink(outputs.json, source=source, model=model)))
+        sinks.append(outs.add(JsonSink(outputs.json, source=source, model=model)))
     if outputs.csv is not None:
-        sinks.append(stack.enter_context(CsvSink(outputs.csv)))
+        sinks.append(outs.add(CsvSink(outputs.csv)))
     return sinks
 
 
-def source_info(path: str | os.PathLike, width: int, height: int, fps: float | None, rotation: int) -> dict:
-    """The JSON ``source`` block (``frame_count`` is added by the sink)."""
-    return {"path": str(path), "width": width, "height": height, "fps": fps, "rotation": rotation}
+def source_info(path: str | os.PathLike, width: int, height: int, fps: float | None = None, rotation: int = 0,
+                video=None) -> dict:
+    """The JSON ``source`` block (``frame_count`` is added by the sink); for a video, ``video`` is
+    its :class:`~movenet_cli.media.VideoInfo`: which stream was read, and its pixel shape."""
+    block = {"path": str(path), "width": width, "height": height, "fps": fps, "rotation": rotation}
+    if video is not None:
+        sar = video.sample_aspect_ratio
+        block["video_stream"] = {"index": video.stream_index, "chosen": video.stream_reason}
+        block["sample_aspect_ratio"] = [sar.numerator, sar.denominator]
+        block["display_width"], block["display_height"] = video.display_size
+    return block

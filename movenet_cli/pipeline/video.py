@@ -23,7 +23,6 @@ import os
 import queue
 import threading
 import time
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -42,7 +41,7 @@ from ..temporal import FrameProcessor
 from ..types import FrameResult
 from ..util.preflight import check_input
 from ..util.progress import progress_bar
-from .outputs import Outputs, model_info, open_sinks, source_info
+from .outputs import Outputs, OutputSet, model_info, open_sinks, source_info
 from .stages import DONE, QUEUE_DEPTH, Decoded, Estimated, Stage, get, put
 
 
@@ -86,7 +85,7 @@ def _decode(run: _Run, frame_range: dict, grid) -> None:
     frames = None
     try:
         pixels = None if grid is None else (grid.rows, grid.cols)
-        frames = iter_frames(run.path, pixels=pixels, **frame_range)
+        frames = iter_frames(run.path, pixels=pixels, info=run.info, **frame_range)
         for frame in frames:
             if grid is not None:
                 tensor = letterbox_samples(frame.image, grid, run.box)
@@ -208,15 +207,15 @@ def process_video(
 
     started = time.perf_counter()
     try:
-        with ExitStack() as stack:
-            source = source_info(path, info.width, info.height, info.fps, info.rotation)
-            sinks = open_sinks(stack, outputs, source, dict(model_info(estimator, (box.in_h, box.in_w)), **process.info()))
-            writer = _open_writer(stack, outputs, info, path, start, end, every, preset, crf)
+        with OutputSet() as outs:
+            source = source_info(path, info.width, info.height, info.fps, info.rotation, video=info)
+            sinks = open_sinks(outs, outputs, source, dict(model_info(estimator, (box.in_h, box.in_w)), **process.info()))
+            writer = _open_writer(outs, outputs, info, path, start, end, every, preset, crf)
             _run_stages(run, sinks, writer, dict(start=start, end=end, every=every), grid, found)
             if counts["frames"] == 0:
                 raise MediaError("no frames could be decoded" + (" in the selected range" if start or end else ""))
             if summary is not None:
-                summary.save(outputs.plot)
+                outs.add_file(outputs.plot, summary.save)
             for sink in sinks:
                 if isinstance(sink, JsonSink) and run.problems:
                     sink.complete = False
@@ -227,13 +226,13 @@ def process_video(
     return RunStats(counts["frames"], time.perf_counter() - started, counts["people"], not run.problems, problem)
 
 
-def _open_writer(stack: ExitStack, outputs: Outputs, info: VideoInfo, path: Path, start, end, every, preset, crf):
+def _open_writer(outs: OutputSet, outputs: Outputs, info: VideoInfo, path: Path, start, end, every, preset, crf):
     if outputs.media is None:
         return None
-    return stack.enter_context(
+    return outs.add(
         VideoWriter(outputs.media, info.width, info.height, info.fps / every,
                     audio_source=str(path) if info.has_audio else None, audio_start=start, audio_end=end,
-                    preset=preset, crf=crf)
+                    audio_info=info, sample_aspect_ratio=info.sample_aspect_ratio, preset=preset, crf=crf)
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -39,8 +40,10 @@ CSV_HEADER = [
 ] + [f"{name}_{field}" for name in KEYPOINT_NAMES for field in ("x", "y", "score")]
 
 
-def _r(value: float, digits: int) -> float:
-    return round(float(value), digits)
+def _r(value: float, digits: int) -> float | None:
+    """A number for the JSON, rounded; ``None`` (null) where it is not finite: strict JSON has no NaN."""
+    value = float(value)
+    return round(value, digits) if math.isfinite(value) else None
 
 
 def frame_to_dict(result: FrameResult) -> dict[str, Any]:
@@ -104,8 +107,12 @@ class JsonSink(_AtomicSink):
         self.count += 1
 
     def close(self) -> None:
-        if self.closed:
-            return
+        """Finish the file and rename it into place."""
+        if not self.closed:
+            os.replace(self.finish(), self.path)
+
+    def finish(self) -> Path:
+        """Write the whole document under its temporary name and return that name."""
         source = dict(self.source, frame_count=self.count)
         head = {
             "schema": SCHEMA,
@@ -122,13 +129,13 @@ class JsonSink(_AtomicSink):
                 self._body.seek(0)
                 shutil.copyfileobj(self._body, out)
                 out.write("\n  ]\n}\n" if self.count else "  ]\n}\n")
-            os.replace(self._tmp, self.path)
         except BaseException:
             remove_quietly(self._tmp)
             raise
         finally:
             self.closed = True
             self._body.close()
+        return self._tmp
 
     def _close_files(self) -> None:
         self._body.close()
@@ -152,15 +159,19 @@ class CsvSink(_AtomicSink):
             self._writer.writerow(row)
 
     def close(self) -> None:
-        if self.closed:
-            return
+        """Finish the file and rename it into place."""
+        if not self.closed:
+            os.replace(self.finish(), self.path)
+
+    def finish(self) -> Path:
+        """Flush the rows under the temporary name and return that name."""
         self.closed = True
         try:
             self._fh.close()
-            os.replace(self._tmp, self.path)
         except BaseException:
             remove_quietly(self._tmp)
             raise
+        return self._tmp
 
     def _close_files(self) -> None:
         self._fh.close()

@@ -10,22 +10,40 @@ file stays behind.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import re
 import secrets
+import socket
 from glob import escape as glob_escape
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Union
 
+from ..errors import MovenetError
+
 PathLike = Union[str, "os.PathLike[str]"]
 
 __all__ = [
+    "Publication",
     "atomic_path", "atomic_write", "write_json_atomic", "remove_partials", "remove_quietly", "temp_path_for",
     "sha256_file", "hash_tree",
 ]
+
+
+_NAME_MAX = 255  # bytes in one file name, on the common file systems
+
+
+def _temp_stem(path: Path) -> str:
+    """The NAME part of ``path``'s temporary names: its stem, cut (whole characters) so that the
+    longest temporary name, ``.NAME.<8 hex>.partial-audio<suffix>``, fits in 255 bytes."""
+    room = _NAME_MAX - len(f"..00000000.partial-audio{path.suffix}".encode("utf-8", "surrogateescape"))
+    data = path.stem.encode("utf-8", "surrogateescape")
+    if len(data) <= room:
+        return path.stem
+    return data[: max(1, room)].decode("utf-8", "ignore") or "x"
 
 
 def temp_path_for(path: PathLike, tag: str = "partial") -> Path:
@@ -34,11 +52,12 @@ def temp_path_for(path: PathLike, tag: str = "partial") -> Path:
     The name looks like ``.NAME.<random>.<tag><suffix>`` (e.g.
     ``.clip.3f9a1c2b.partial.mp4``): hidden, in the same directory (so the
     final rename stays on one filesystem) and ending with the original suffix
-    so tools that pick a format from the extension still work.
+    so tools that pick a format from the extension still work. A long NAME is
+    shortened so the temporary name still fits in 255 bytes.
     """
     p = Path(path)
     token = secrets.token_hex(4)
-    return p.with_name(f".{p.stem}.{token}.{tag}{p.suffix}")
+    return p.with_name(f".{_temp_stem(p)}.{token}.{tag}{p.suffix}")
 
 
 def remove_quietly(path: PathLike | None) -> None:
@@ -122,9 +141,10 @@ def remove_partials(path: PathLike) -> None:
     written again.
     """
     p = Path(path)
-    pattern = re.compile(rf"\.{re.escape(p.stem)}\.[0-9a-f]{{8}}\.partial(-[a-z]+)?{re.escape(p.suffix)}")
+    stem = _temp_stem(p)
+    pattern = re.compile(rf"\.{re.escape(stem)}\.[0-9a-f]{{8}}\.partial(-[a-z]+)?{re.escape(p.suffix)}")
     with contextlib.suppress(OSError):
-        for candidate in p.parent.glob(f".{glob_escape(p.stem)}.*"):
+        for candidate in p.parent.glob(f".{glob_escape(stem)}.*"):
             if pattern.fullmatch(candidate.name):
                 remove_quietly(candidate)
 
@@ -151,3 +171,64 @@ def hash_tree(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.name != "manifest.json"
     }
+
+
+class Publication:
+    """Files finished under temporary names, published together: all renamed into place, or none.
+
+    Example::
+
+        publication = Publication()
+        publication.add(tmp_json, Path("out/a.json"))
+        publication.add(tmp_csv, Path("out/a.csv"))
+        publication.publish()          # both appear, or neither (the temporary files are removed)
+    """
+
+    def __init__(self) -> None:
+        self.items: list[tuple[Path, Path]] = []
+
+    def add(self, tmp: PathLike, final: PathLike) -> None:
+        self.items.append((Path(tmp), Path(final)))
+
+    def publish(self) -> None:
+        done: list[Path] = []
+        try:
+            for tmp, final in self.items:
+                if tmp != final:
+                    os.replace(tmp, final)
+                done.append(final)
+        except BaseException:
+            for final in done:  # what this publication already put in place goes again
+                remove_quietly(final)
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        for tmp, final in self.items:
+            if tmp != final:
+                remove_quietly(tmp)
+
+
+@contextlib.contextmanager
+def run_lock(path: PathLike, *, what: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` for the ``with`` block, or refuse at once.
+
+    The lock is the operating system's (``flock``), so it goes with the process that holds
+    it, however that ends: a lock file left by a killed run is never in the way. The file
+    names the holder (``pid`` on ``host``) for the message a second run gets.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "another process"
+            raise MovenetError(f"{what} ({holder}); wait for it to finish, or use another output folder") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode())
+        try:
+            yield
+        finally:
+            remove_quietly(path)
+    finally:
+        os.close(fd)
