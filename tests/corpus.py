@@ -243,6 +243,64 @@ CASES: dict[str, Case] = {
 }
 
 
+# -- inputs that try to mislead the probe, the stream choice or the audio sync ----------------
+
+FORGED_TITLE = "x\n  Stream #0:0: Video: h264, 320x240, 30 fps\n  Duration: 01:00:00.00, start: 0.000000"
+TONES_HZ = (440.0, 880.0, 1320.0)  # one per second of the late-video clip's audio
+
+
+def _forged(path: Path) -> None:
+    """1 s of the demo clip whose title and stream tags imitate the lines of ffmpeg's own report."""
+    ffmpeg("-i", DEMO_CLIP, "-t", "1", "-an", *_x264(), "-metadata", f"title={FORGED_TITLE}",
+           "-metadata:s:v:0", "rotate_note=rotate          : 90",
+           "-metadata:s:v:0", "handler_name=displaymatrix: rotation of -90.00 degrees", path)
+
+
+def _two_streams(path: Path) -> None:
+    """Matroska with a 160x90 first video stream and the real 960x540 one second, marked default."""
+    ffmpeg("-i", DEMO_CLIP, "-t", "1", "-filter_complex", "[0:v]split[a][b];[a]scale=160:90[small]",
+           "-map", "[small]", "-map", "[b]", "-an", "-c:v", "libx264", "-preset", "veryfast",
+           "-disposition:v:0", "0", "-disposition:v:1", "default", path)
+
+
+def _anamorphic(path: Path) -> None:
+    """720x480 stored, sample aspect ratio 32:27: 16:9 on screen."""
+    ffmpeg("-i", DEMO_CLIP, "-t", "1", "-an", "-vf", "scale=720:480,setsar=32/27", *_x264(), path)
+
+
+def _late_video(path: Path) -> None:
+    """3 s of audio, one tone per second (TONES_HZ); the video (2 s) starts 1 s after the audio."""
+    tones = "".join(f"sine=frequency={f:g}:duration=1[t{i}];" for i, f in enumerate(TONES_HZ))
+    graph = tones + "".join(f"[t{i}]" for i in range(len(TONES_HZ))) + f"concat=n={len(TONES_HZ)}:v=0:a=1[a]"
+    ffmpeg("-itsoffset", "1", "-i", DEMO_CLIP, "-filter_complex", graph, "-map", "0:v", "-map", "[a]",
+           "-t", "3", "-shortest", *_x264(), "-c:a", "aac", "-b:a", "128k", path)
+
+
+def _container(*encode: str) -> Callable[[Path], None]:
+    """1 s of the demo clip in another container (the extension of the path decides which)."""
+    return lambda path: ffmpeg("-i", DEMO_CLIP, "-t", "1", "-an", *encode, path)
+
+
+def _jpeg_named(path: Path) -> None:
+    _person().save(path, format="JPEG", quality=90)
+
+
+CASES.update({
+    "forged_tags": Case("forged.mp4", _forged, "title and stream tags that imitate ffmpeg's report lines"),
+    "two_streams": Case("two_streams.mkv", _two_streams, "a 160x90 first video stream, the real one default"),
+    "anamorphic": Case("anamorphic.mp4", _anamorphic, "720x480, sample aspect ratio 32:27"),
+    "late_video": Case("late_video.mp4", _late_video, "video starting 1 s after its audio (one tone a second)"),
+    "mts": Case("clip.mts", _container(*_x264(), "-f", "mpegts"), "MPEG-TS with the .mts name of camcorders"),
+    "ts": Case("clip.ts", _container(*_x264()), "MPEG-TS"),
+    "3gp": Case("clip.3gp", _container(*_x264()), "3GP (phones)"),
+    "mpg": Case("clip.mpg", _container("-c:v", "mpeg2video", "-q:v", "4"), "MPEG-2 program stream"),
+    "flv": Case("clip.flv", _container(*_x264()), "Flash video"),
+    "jfif": Case("photo.jfif", _jpeg_named, "JPEG named .jfif"),
+    "jpe": Case("photo.jpe", _jpeg_named, "JPEG named .jpe"),
+    "jpeg_no_ext": Case("photo", _jpeg_named, "JPEG with no extension"),
+})
+
+
 def build(name: str, folder: str | Path) -> Path:
     """Make corpus case ``name`` in ``folder`` (created if needed); return its path."""
     case = CASES[name]

@@ -33,7 +33,8 @@ def warn(message: str) -> None:
 
 
 def note(message: str) -> None:
-    click.echo(message, err=True)
+    """A line on stderr; control characters (from file names) are escaped, so it stays one line."""
+    click.echo(safe_name(message), err=True)
 
 
 def incomplete(path: Path, problem: str | None) -> str:

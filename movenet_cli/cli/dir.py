@@ -47,11 +47,17 @@ def _reporter(quiet: bool, finished: list):
 @click.option("--engine", type=click.Choice(defaults.ENGINES), default=defaults.ENGINE, show_default=True,
               help="local: this machine; ray: one Ray task per file (pip install 'movenet-cli[ray]').")
 @click.option("--address", default=None, help="Ray cluster to join (e.g. auto, HOST:6379); default: a local instance.")
+@click.option("--include", multiple=True, metavar="PATTERN",
+              help="Also take files whose name or relative path matches (e.g. '*.dat'); their kind is read from "
+              "their content. Repeatable.")
+@click.option("--exclude", multiple=True, metavar="PATTERN",
+              help="Leave out files whose name or relative path matches (e.g. 'raw/*'). Repeatable.")
 @video_options
 @quality_options
 @pose_options
 @handle_errors
-def dir_(in_dir, out_dir, no_video, image_csv, skip_existing, jobs, engine, address, overwrite, quiet, **params):
+def dir_(in_dir, out_dir, no_video, image_csv, skip_existing, jobs, engine, address, include, exclude, overwrite,
+         quiet, **params):
     """Process every image and video under IN_DIR, mirroring outputs under OUT_DIR.
 
     Every run writes OUT_DIR/movenet-run.json: each input's status, outputs, frame
@@ -70,11 +76,18 @@ def dir_(in_dir, out_dir, no_video, image_csv, skip_existing, jobs, engine, addr
 
     run = run_folder(in_dir, out_dir, settings, engine=engine, jobs=jobs, address=address, overwrite=overwrite,
                      skip_existing=skip_existing, video=not no_video, image_csv=image_csv, progress=not quiet,
-                     on_plan=planned, on_record=_reporter(quiet, finished))
+                     on_plan=planned, on_record=_reporter(quiet, finished), include=list(include),
+                     exclude=list(exclude))
+    _summary(run, out_dir)
+    if run.failed or run.problems:
+        sys.exit(EXIT_FAILED)
+
+
+def _summary(run, out_dir: Path) -> None:
     counts = run.counts
-    note(f"{counts['done']} done, {counts['failed']} failed, {counts['skipped']} skipped -> {out_dir}"
-         f" (manifest {run.manifest_path.name})")
+    note(f"{counts['done']} done, {counts['failed']} failed, {counts['skipped']} skipped, "
+         f"{len(run.not_taken)} not taken -> {out_dir} (manifest {run.manifest_path.name})")
     for record in run.failed:
         note(f"  failed: {describe(record.reason, record.input)}")
-    if run.failed:
-        sys.exit(EXIT_FAILED)
+    for entry in run.not_taken:
+        note(f"  {'could not read' if entry.problem else 'not taken'}: {describe(entry.reason, entry.path)}")

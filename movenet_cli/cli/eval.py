@@ -8,7 +8,7 @@ import click
 
 from ..errors import EvalError
 from ..pipeline import Outputs, check_outputs
-from ..pipeline.evaluate import evaluate
+from ..pipeline.evaluate import evaluate, load_ground_truth
 from ..pose import PoseEstimator
 from .console import handle_errors, note
 from .options import pose_options, run_settings
@@ -30,13 +30,14 @@ def eval_(ground_truth, images_dir, save_predictions, overwrite, quiet, **params
         raise EvalError(f"{images_dir}: no such folder" if not images_dir.exists() else f"{images_dir}: not a folder")
     if save_predictions is not None:
         check_outputs([ground_truth], Outputs(json=save_predictions), overwrite=overwrite)
+    truth = load_ground_truth(ground_truth)  # checked before the model loads
     estimator = PoseEstimator.from_settings(settings)
 
     def report(name, poses):
         if not quiet:
             note(f"{name}: {len(poses)} people")
 
-    result = evaluate(estimator, ground_truth, images_dir, save_predictions=save_predictions, on_image=report)
+    result = evaluate(estimator, truth, images_dir, save_predictions=save_predictions, on_image=report)
     setup = estimator.model + (f" (input {estimator.input_size})" if estimator.spec.multipose else "")
     setup += f" + {estimator.refiner.model} refinement" if estimator.refiner is not None else ""
     click.echo(f"{setup}, {estimator.backend}: {result.images} images, {result.people} labelled people")

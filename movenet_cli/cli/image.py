@@ -27,10 +27,11 @@ from .options import pose_options, run_settings
 def image(images, output, write_csv, overwrite, quiet, **params):
     """Estimate poses on images: annotated image plus JSON (and CSV with --csv)."""
     settings = run_settings(params)
+    for path in images:
+        check_input(path)
     single = len(images) == 1 and output.suffix.lower() in IMAGE_EXTENSIONS
     plans = [(path, image_outputs(path, output, single=single, csv=write_csv)) for path in images]
     for path, outputs in plans:
-        check_input(path)
         check_outputs(images, outputs, overwrite=overwrite)
     check_unique(plans)
     prepare_output_dirs(out for _, outputs in plans for out in outputs.paths())

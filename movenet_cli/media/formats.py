@@ -12,8 +12,17 @@ from pathlib import Path
 
 from ..errors import MediaError
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
-VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"})
+# Still images, by the format Pillow writes them back in (the annotated image keeps its format).
+IMAGE_FORMATS = {
+    ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG",
+    ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".gif": "GIF",
+}  # fmt: skip
+IMAGE_EXTENSIONS = frozenset(IMAGE_FORMATS)
+# Video containers ffmpeg reads that cameras, phones, editors and the web write.
+VIDEO_EXTENSIONS = frozenset({
+    ".mp4", ".m4v", ".mov", ".qt", ".mkv", ".webm", ".avi", ".wmv", ".asf", ".flv", ".f4v",
+    ".mpg", ".mpeg", ".m2v", ".vob", ".ts", ".mts", ".m2ts", ".3gp", ".3g2", ".ogv", ".mxf", ".dv", ".y4m",
+})  # fmt: skip
 
 # Largest image or video frame accepted, in pixels: Pillow's decompression-bomb
 # threshold (about 89.5 megapixels, e.g. 9459x9459).  A frame this size takes
@@ -30,6 +39,28 @@ def media_kind(path: Path) -> str | None:
     if suffix in VIDEO_EXTENSIONS:
         return "video"
     return None
+
+
+def sniff_kind(path: Path) -> str | None:
+    """``"image"`` or ``"video"`` by the file's first bytes, for a name whose extension says
+    neither (``None``: neither). Images are what Pillow recognises; anything else is left to
+    the video probe."""
+    return "image" if image_extension(path) else "video"
+
+
+def image_extension(path: Path) -> str | None:
+    """The extension of the still-image format the file's content is in (``None``: not an image
+    format that can be written back)."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():  # a named pipe would block the read
+        return None
+    try:
+        with Image.open(path) as img:
+            fmt = img.format
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    return next((ext for ext, name in IMAGE_FORMATS.items() if name == fmt), None)
 
 
 def check_pixels(width: int, height: int) -> None:

@@ -20,22 +20,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import MediaError
 from ..util.fs import atomic_write
-from .formats import too_large, check_pixels
+from .formats import IMAGE_FORMATS, check_pixels, too_large
 
 logger = logging.getLogger(__name__)
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-_PIL_FORMATS = {
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".png": "PNG",
-    ".webp": "WEBP",
-    ".bmp": "BMP",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-    ".gif": "GIF",
-}
+
 
 
 
@@ -127,7 +118,7 @@ def write_image(path: PathLike, image: np.ndarray) -> None:
     BMP and TIFF losslessly.
     """
     ext = Path(path).suffix.lower()
-    fmt = _PIL_FORMATS.get(ext)
+    fmt = IMAGE_FORMATS.get(ext)
     if fmt is None:
         raise MediaError(f"unsupported image format {ext or '(no extension)'}")
     arr = np.asarray(image)

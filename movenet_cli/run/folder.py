@@ -23,13 +23,15 @@ from __future__ import annotations
 import os
 import time
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from .. import settings as defaults
-from ..errors import FolderRunError, first_line
+from ..errors import FolderRunError, UsageError, first_line
+from ..pipeline.outputs import same_file
 from ..settings import RunSettings
+from ..util.fs import run_lock
 from ..util.preflight import prepare_folder
 from ..util.progress import progress_bar, refresh_interval
 from ..util.system import default_jobs, threads_per_job
@@ -37,8 +39,8 @@ from .engines import ray as ray_engine
 from .engines.inline import run_inline
 from .engines.processes import run_workers
 from .job import FileRecord, Task
-from .manifest import MANIFEST_NAME, RunManifest, count_statuses, read_manifest
-from .plan import plan_folder
+from .manifest import LOCK_NAME, MANIFEST_NAME, RunManifest, count_statuses, read_manifest
+from .plan import NotTaken, Plan, plan_folder
 from .resume import changed_options, decide
 
 
@@ -49,6 +51,7 @@ class FolderRun:
     records: list[FileRecord]
     manifest_path: Path
     engine: dict
+    not_taken: list[NotTaken] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -57,6 +60,11 @@ class FolderRun:
     @property
     def failed(self) -> list[FileRecord]:
         return [r for r in self.records if r.status == "failed"]
+
+    @property
+    def problems(self) -> list[NotTaken]:
+        """Entries not taken that the user most likely wanted (unreadable folders)."""
+        return [entry for entry in self.not_taken if entry.problem]
 
 
 @dataclass
@@ -69,9 +77,13 @@ class _Options:
     video: bool
     image_csv: bool
     progress: bool
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
 
 
-def _check(options: _Options) -> None:
+def _check(in_dir: Path, out_dir: Path, options: _Options) -> None:
+    if same_file(in_dir, out_dir):
+        raise UsageError(f"{out_dir}: the output folder is the input folder; give another output folder")
     if options.engine not in defaults.ENGINES:
         raise FolderRunError(f"unknown engine {options.engine!r}; choose one of {', '.join(defaults.ENGINES)}")
     if options.address is not None and options.engine != "ray":
@@ -90,11 +102,12 @@ def _prepare_out_dir(out_dir: Path, *, resuming: bool) -> None:
         )
 
 
-def _plan(in_dir: Path, out_dir: Path, settings: RunSettings, options: _Options) -> tuple[list[FileRecord], list[Task]]:
-    """Every input's record (final for those that will not run) and the tasks to run."""
-    plan = plan_folder(in_dir, out_dir, video=options.video, image_csv=options.image_csv)
-    if not plan:
-        raise FolderRunError(f"{in_dir}: no images or videos found")
+def _plan(in_dir: Path, out_dir: Path, settings: RunSettings, options: _Options) -> tuple[Plan, list[FileRecord], list[Task]]:
+    """The plan, every input's record (final for those that will not run) and the tasks to run."""
+    plan = plan_folder(in_dir, out_dir, video=options.video, image_csv=options.image_csv,
+                       include=options.include, exclude=options.exclude)
+    if not plan.jobs:
+        raise FolderRunError(f"{in_dir}: no images or videos found ({len(plan.not_taken)} entries not taken)")
     _prepare_out_dir(out_dir, resuming=options.skip_existing or options.overwrite)
     changed = changed_options(read_manifest(out_dir), settings) if options.skip_existing else []
     if changed:
@@ -104,15 +117,15 @@ def _plan(in_dir: Path, out_dir: Path, settings: RunSettings, options: _Options)
                 "resume with the same options, or pass --overwrite to redo every file"
             )
         options.skip_existing = False  # nothing of the earlier run can be kept
-    records = [FileRecord(job.input, job.kind, job.outputs) for job in plan]
+    records = [FileRecord(job.input, job.kind, job.outputs) for job in plan.jobs]
     tasks: list[Task] = []
-    for index, job in enumerate(plan):
+    for index, job in enumerate(plan.jobs):
         decided = decide(job, settings, overwrite=options.overwrite, skip_existing=options.skip_existing)
         if decided is None:
             tasks.append((index, job))
         else:
             records[index] = decided
-    return records, tasks
+    return plan, records, tasks
 
 
 def _engine(tasks: list[Task], options: _Options) -> dict:
@@ -148,6 +161,8 @@ def run_folder(
     progress: bool = False,
     on_plan: Callable[[list[FileRecord]], None] | None = None,
     on_record: Callable[[FileRecord], None] | None = None,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
 ) -> FolderRun:
     """Process every image and video under ``in_dir`` into ``out_dir``; see the module doc.
 
@@ -159,17 +174,26 @@ def run_folder(
     """
     settings = (settings or RunSettings()).check()
     in_dir, out_dir = Path(in_dir), Path(out_dir)
-    options = _Options(engine, jobs, address, overwrite, skip_existing, video, image_csv, progress)
-    _check(options)
-    records, tasks = _plan(in_dir, out_dir, settings, options)
+    options = _Options(engine, jobs, address, overwrite, skip_existing, video, image_csv, progress,
+                       list(include or ()), list(exclude or ()))
+    _check(in_dir, out_dir, options)
+    prepare_folder(out_dir)
+    with run_lock(out_dir / LOCK_NAME, what=f"{out_dir} is being written by another movenet run"):
+        return _run(in_dir, out_dir, settings, options, on_plan, on_record)
+
+
+def _run(in_dir: Path, out_dir: Path, settings: RunSettings, options: _Options, on_plan, on_record) -> FolderRun:
+    plan, records, tasks = _plan(in_dir, out_dir, settings, options)
     engine_info = _engine(tasks, options)
     manifest = RunManifest(
         out_dir, in_dir=in_dir, settings=settings, engine=engine_info, records=records,
-        options={"video": video, "image_csv": image_csv, "overwrite": overwrite, "skip_existing": options.skip_existing},
+        options={"video": options.video, "image_csv": options.image_csv, "overwrite": options.overwrite,
+                 "skip_existing": options.skip_existing, "include": options.include, "exclude": options.exclude},
+        not_taken=plan.not_taken,
     )
     manifest.write()
     parallel = engine_info["name"] == "ray" or engine_info["jobs"] > 1
-    bar = _Progress(len(tasks), enabled=progress and parallel, live_frames=engine_info["name"] == "local")
+    bar = _Progress(len(tasks), enabled=options.progress and parallel, live_frames=engine_info["name"] == "local")
     try:
         if on_plan:
             on_plan(records)
@@ -190,8 +214,9 @@ def run_folder(
         raise
     finally:
         bar.close()
-    manifest.finish("incomplete" if any(r.status not in ("done", "skipped") for r in records) else "complete")
-    return FolderRun(records, manifest.path, engine_info)
+    unfinished = any(r.status not in ("done", "skipped") for r in records) or any(e.problem for e in plan.not_taken)
+    manifest.finish("incomplete" if unfinished else "complete")
+    return FolderRun(records, manifest.path, engine_info, plan.not_taken)
 
 
 class _Progress:

@@ -7,7 +7,7 @@ never raised, so it does not stop the others.
 Example::
 
     estimator = PoseEstimator.from_settings(settings)
-    for job in plan_folder("footage", "out"):
+    for job in plan_folder("footage", "out").jobs:
         record = process_job(estimator, job, settings)
         print(record.input, record.status, record.reason or "")
 """

@@ -30,6 +30,7 @@ from ..util.fs import write_json_atomic
 from .job import FileRecord
 
 MANIFEST_NAME = "movenet-run.json"
+LOCK_NAME = ".movenet-run.lock"  # held by the run writing the folder
 MANIFEST_SCHEMA = "movenet-run/1"
 STATUSES = ("done", "failed", "skipped", "pending")
 
@@ -68,6 +69,7 @@ class RunManifest:
         records: list[FileRecord],
         options: dict[str, Any] | None = None,
         interval: float = 1.0,
+        not_taken: list | None = None,
     ):
         self.out_dir = Path(out_dir)
         self.in_dir = Path(in_dir)
@@ -76,6 +78,7 @@ class RunManifest:
         self.engine = dict(engine)
         self.options = dict(options or {})
         self.records = records
+        self.not_taken = list(not_taken or ())
         self.interval = interval
         self.status = "running"
         self.error: str | None = None
@@ -114,6 +117,9 @@ class RunManifest:
             "counts": self.counts(),
             "frames": sum(r.frames or 0 for r in self.records if r.status == "done"),
             "files": [self._file(r) for r in self.records],
+            "not_taken": [
+                {"path": _rel(e.path, self.in_dir), "reason": e.reason, "problem": e.problem} for e in self.not_taken
+            ],
         }
 
     def _file(self, record: FileRecord) -> dict[str, Any]:

@@ -29,11 +29,20 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or os.strerror(exc.errno or errno.EIO)
 
 
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
 def check_input(path: str | os.PathLike, *, folder_hint: str = "use `movenet dir` for folders") -> None:
     """Make sure ``path`` is a regular, readable, non-empty file.
 
-    Reading permission is tested by opening the file and reading one byte, so
-    it holds for whoever runs the command (ACLs, read-only mounts and root
+    Named pipes, devices and sockets are refused before anything opens them (reading one
+    could wait for ever). Reading permission is tested by opening the file and reading one
+    byte, so it holds for whoever runs the command (ACLs, read-only mounts and root
     included), not just by the mode bits.
     """
     p = Path(path)
@@ -45,12 +54,14 @@ def check_input(path: str | os.PathLike, *, folder_hint: str = "use `movenet dir
         raise PreflightError(f"{p}: cannot be read ({_reason(exc)}); check the path and its permissions") from exc
     if stat.S_ISDIR(st.st_mode):
         raise PreflightError(f"{p}: is a folder; {folder_hint}")
+    if not stat.S_ISREG(st.st_mode):
+        raise PreflightError(f"{p}: is {_kind(st.st_mode)}, not a regular file; give a file")
     try:
         with open(p, "rb") as fh:
             fh.read(1)
     except OSError as exc:
         raise PreflightError(f"{p}: cannot be read ({_reason(exc)}); check its permissions") from exc
-    if stat.S_ISREG(st.st_mode) and st.st_size == 0:
+    if st.st_size == 0:
         raise PreflightError(f"{p}: empty file (0 bytes); re-copy or re-export it")
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import sys
 
+from ..errors import safe_name
+
 
 def refresh_interval() -> float:
     """Seconds between refreshes: short on a terminal, long in a log file."""
@@ -37,7 +39,8 @@ def progress_bar(total: int | None, *, unit: str, desc: str, delay: float = 0.0)
 
 
 def write_line(text: str) -> None:
-    """Print a line on stderr without breaking a bar that is showing."""
+    """Print a line on stderr without breaking a bar that is showing; control characters (from
+    file names) are escaped, so it stays one line."""
     from tqdm import tqdm
 
-    tqdm.write(text, file=sys.stderr)
+    tqdm.write(safe_name(text), file=sys.stderr)

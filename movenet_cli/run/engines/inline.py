@@ -2,7 +2,7 @@
 
 Example::
 
-    for index, record in run_inline(list(enumerate(plan_folder("footage", "out"))), RunSettings()):
+    for index, record in run_inline(list(enumerate(plan_folder("footage", "out").jobs)), RunSettings()):
         print(record.input, record.status)
 """
 

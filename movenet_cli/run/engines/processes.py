@@ -14,7 +14,7 @@ half-written output), and re-raises.
 
 Example::
 
-    tasks = list(enumerate(plan_folder("footage", "out")))
+    tasks = list(enumerate(plan_folder("footage", "out").jobs))
     for index, record in run_workers(tasks, RunSettings(), jobs=2):
         print(record.input, record.status)
 """

@@ -19,7 +19,7 @@ after it. Ray is an optional extra: ``pip install 'movenet-cli[ray]'``.
 
 Example::
 
-    tasks = list(enumerate(plan_folder("footage", "out")))
+    tasks = list(enumerate(plan_folder("footage", "out").jobs))
     for index, record in run_ray(tasks, RunSettings(), address=None):
         print(record.input, record.status)
 """
