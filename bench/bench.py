@@ -248,8 +248,9 @@ def stage_infer(est: PoseEstimator, tensors: np.ndarray, box, frames: int) -> Ca
         process = FrameProcessor(VideoQuality(), est, box.src_w, box.src_h)
         for start in range(0, frames, size):
             picks = [(start + k) % len(tensors) for k in range(min(size, frames - start))]
-            for j, raw in enumerate(est.infer(tensors[picks])):
-                process.finish(tensors[picks[j]], raw, box, (start + j) / 30)  # times in order, as in a video
+            found = process.estimate([tensors[k] for k in picks], list(tensors[picks]), box)
+            for j, people in enumerate(found):
+                process.track(people, (start + j) / 30)  # times in order, as in a video
         return frames
 
     return run

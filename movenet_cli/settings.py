@@ -31,6 +31,10 @@ REFINE_MODELS = tuple(name for name in MODEL_NAMES if not MODELS[name].multipose
 # already reach 5-20% beyond the keypoints, and every margin tried (0 to 0.5) did worse than
 # none on the coco-dev images (AP) and on the sample footage (scores and jitter).
 REFINE_MARGIN = 0.0
+# Accuracy levels: what each runs is in pose/accuracy.py, measured in the README's Pose quality.
+ACCURACY_LEVELS = ("standard", "high", "max")
+ACCURACY = "standard"  # video, dir, eval: footage at a useful speed
+ACCURACY_IMAGE = "high"  # image: one photo, where 0.5 s against 0.3 s is nothing to a person
 
 # -- video frames and encoding --------------------------------------------------
 EVERY = 1
@@ -111,7 +115,7 @@ class VideoQuality:
 
 
 def check_pose_options(model: str, backend: str, threshold: float, min_pose_score: float, input_size: int,
-                       refine: str | None) -> None:
+                       refine: str | None, accuracy: str = ACCURACY) -> None:
     """Raise :class:`UsageError` for pose settings that cannot work."""
     if model not in MODELS:
         raise UsageError(f"unknown model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
@@ -123,6 +127,10 @@ def check_pose_options(model: str, backend: str, threshold: float, min_pose_scor
     if MODELS[model].multipose and (input_size % 32 or not INPUT_SIZE_RANGE[0] <= input_size <= INPUT_SIZE_RANGE[1]):
         raise UsageError(f"input size must be a multiple of 32 from {INPUT_SIZE_RANGE[0]} to {INPUT_SIZE_RANGE[1]}, "
                          f"got {input_size}")
+    if accuracy not in ACCURACY_LEVELS:
+        raise UsageError(f"unknown accuracy level {accuracy!r}; choose one of {', '.join(ACCURACY_LEVELS)}")
+    if accuracy != "standard" and MODELS[model].multipose and input_size != INPUT_SIZE:
+        raise UsageError(f"input size sets the single pass of accuracy standard; {accuracy} chooses its own sizes")
     if refine is not None:
         if refine not in REFINE_MODELS:
             raise UsageError(f"refine takes {' or '.join(REFINE_MODELS)}, not {refine!r}")
@@ -154,6 +162,7 @@ class RunSettings:
     min_pose_score: float = MIN_POSE_SCORE
     input_size: int = INPUT_SIZE
     refine: str | None = None
+    accuracy: str = ACCURACY
     start: float | None = None
     end: float | None = None
     every: int = EVERY
@@ -163,7 +172,8 @@ class RunSettings:
 
     def check(self) -> "RunSettings":
         """Raise :class:`UsageError` when the settings cannot work together; return self."""
-        check_pose_options(self.model, self.backend, self.threshold, self.min_pose_score, self.input_size, self.refine)
+        check_pose_options(self.model, self.backend, self.threshold, self.min_pose_score, self.input_size, self.refine,
+                           self.accuracy)
         check_frame_range(self.start, self.end, self.every)
         if self.preset not in PRESETS:
             raise UsageError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")

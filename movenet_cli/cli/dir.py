@@ -12,7 +12,7 @@ from ..errors import EXIT_FAILED, describe
 from ..run import run_folder
 from ..util.progress import write_line
 from .console import FINISHED, debugging, handle_errors, note
-from .options import pose_options, quality_options, run_settings, video_options
+from .options import accuracy_option, pose_options, quality_options, run_settings, video_options
 
 
 def _reporter(quiet: bool, finished: list):
@@ -55,6 +55,7 @@ def _reporter(quiet: bool, finished: list):
 @video_options
 @quality_options
 @pose_options
+@accuracy_option(defaults.ACCURACY)
 @handle_errors
 def dir_(in_dir, out_dir, no_video, image_csv, skip_existing, jobs, engine, address, include, exclude, overwrite,
          quiet, **params):

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import click
 
+from .. import settings
 from ..errors import EXIT_FAILED, describe
 from ..media import IMAGE_EXTENSIONS
 from ..pipeline import check_outputs, check_unique, image_outputs, process_images
 from ..pose import PoseEstimator
 from ..util.preflight import check_input, prepare_output_dirs
 from .console import debugging, fail, handle_errors, note
-from .options import pose_options, run_settings
+from .options import accuracy_option, pose_options, run_settings
 
 
 @click.command()
@@ -23,10 +24,11 @@ from .options import pose_options, run_settings
               help="Annotated image path (one input), or a folder (several inputs, or a path without an image extension).")
 @click.option("--csv", "write_csv", is_flag=True, help="Also write a CSV beside each JSON.")
 @pose_options
+@accuracy_option(settings.ACCURACY_IMAGE)
 @handle_errors
 def image(images, output, write_csv, overwrite, quiet, **params):
     """Estimate poses on images: annotated image plus JSON (and CSV with --csv)."""
-    settings = run_settings(params)
+    chosen = run_settings(params)
     for path in images:
         check_input(path)
     single = len(images) == 1 and output.suffix.lower() in IMAGE_EXTENSIONS
@@ -35,7 +37,7 @@ def image(images, output, write_csv, overwrite, quiet, **params):
         check_outputs(images, outputs, overwrite=overwrite)
     check_unique(plans)
     prepare_output_dirs(out for _, outputs in plans for out in outputs.paths())
-    estimator = PoseEstimator.from_settings(settings)
+    estimator = PoseEstimator.from_settings(chosen)
 
     def done(path, outputs, result):
         if not quiet:

@@ -117,7 +117,17 @@ def runner_options(fn):
     ])
 
 
-POSE_KEYS = ("model", "backend", "threshold", "min_pose_score", "input_size", "refine")
+def accuracy_option(default: str):
+    """``--accuracy``; each command has its own default (see settings)."""
+    return click.option(
+        "--accuracy", type=click.Choice(settings.ACCURACY_LEVELS), default=default, show_default=True,
+        help="standard: one model pass; high: MultiPose at 320 and its mirror image, each person re-estimated "
+        "by Thunder, duplicates removed (about 4x the time); max: three input sizes, each mirrored (about 8x). "
+        "SinglePose: high adds a pass on a crop around the person, max also the mirror image.",
+    )
+
+
+POSE_KEYS = ("model", "backend", "threshold", "min_pose_score", "input_size", "refine", "accuracy")
 VIDEO_KEYS = ("start", "end", "every", "preset", "crf")
 
 

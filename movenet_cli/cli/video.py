@@ -7,13 +7,14 @@ from pathlib import Path
 
 import click
 
+from .. import settings
 from ..errors import EXIT_FAILED, MovenetError, describe
 from ..pipeline import Outputs, check_outputs, process_video
 from ..pose import PoseEstimator
 from ..util.preflight import check_input, prepare_output_dirs
 from ..util.system import default_threads
 from .console import handle_errors, incomplete, note, warn
-from .options import pose_options, quality_options, run_settings, runner_options, video_options
+from .options import accuracy_option, pose_options, quality_options, run_settings, runner_options, video_options
 
 
 def _outputs(output, json_path, csv_path, no_video, plot_path) -> Outputs:
@@ -38,6 +39,7 @@ def _outputs(output, json_path, csv_path, no_video, plot_path) -> Outputs:
 @runner_options
 @quality_options
 @pose_options
+@accuracy_option(settings.ACCURACY)
 @handle_errors
 def video(source, output, json_path, csv_path, no_video, plot_path, threads, batch_size, overwrite, quiet, **params):
     """Estimate poses on a video: annotated H.264 MP4 plus per-frame JSON and CSV.
@@ -45,16 +47,16 @@ def video(source, output, json_path, csv_path, no_video, plot_path, threads, bat
     People keep their ids across frames and keypoints are smoothed over time; SinglePose
     models follow the person with a crop.
     """
-    settings = run_settings(params)
+    chosen = run_settings(params)
     outputs = _outputs(output, json_path, csv_path, no_video, plot_path)
     check_input(source)
     check_outputs([source], outputs, overwrite=overwrite)
     prepare_output_dirs(outputs.paths())
     threads = threads or default_threads(encoding=outputs.media is not None)
-    batch_size = batch_size or (threads if settings.quality.batches(settings.model) else 1)
-    estimator = PoseEstimator.from_settings(settings, threads=threads, batch_size=batch_size)
+    batch_size = batch_size or (threads if chosen.quality.batches(chosen.model) else 1)
+    estimator = PoseEstimator.from_settings(chosen, threads=threads, batch_size=batch_size)
     try:
-        stats = process_video(estimator, source, outputs, progress=not quiet, **settings.video_options())
+        stats = process_video(estimator, source, outputs, progress=not quiet, **chosen.video_options())
     except (MovenetError, OSError) as exc:
         raise MovenetError(describe(exc, source), exit_code=getattr(exc, "exit_code", EXIT_FAILED)) from exc
     if not stats.complete:

@@ -111,6 +111,7 @@ def model_info(estimator, input_shape: tuple[int, int]) -> dict[str, Any]:
         "threshold": estimator.threshold,
         "min_pose_score": estimator.min_pose_score,
         "refine": None if estimator.refiner is None else estimator.refiner.model,
+        "accuracy": estimator.accuracy_info(),
     }
 
 

@@ -134,11 +134,9 @@ def _infer(run: _Run, on_result: Callable[[FrameResult], None]) -> None:
         batch, finished = _next_batch(run, size)
         if not batch:
             break
-        if size > 1:
-            raws = run.estimator.infer(np.stack([item.tensor for item in batch]))
-            found = [run.process.finish(item.frame.image, raw, run.box, item.frame.time) for item, raw in zip(batch, raws)]
-        else:
-            found = [run.process(item.frame.image, item.tensor, run.box, item.frame.time) for item in batch]
+        frames = [item.frame for item in batch]
+        estimated = run.process.estimate([f.image for f in frames], [item.tensor for item in batch], run.box)
+        found = [run.process.track(people, frame.time) for frame, people in zip(frames, estimated)]
         for item, people in zip(batch, found):
             result = FrameResult(item.frame.index, item.frame.time, people)
             on_result(result)

@@ -8,6 +8,7 @@ Example::
     people = PoseEstimator("multipose")(read_image("sample_media/person.jpg"))
 """
 
-from .estimator import PoseEstimator, keypoint_extent
+from .crops import keypoint_extent
+from .estimator import PoseEstimator
 
 __all__ = ["PoseEstimator", "keypoint_extent"]

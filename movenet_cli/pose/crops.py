@@ -80,6 +80,15 @@ def crop_resize(image: np.ndarray, crop: Crop) -> np.ndarray:
     return (out + 0.5).astype(np.uint8)
 
 
+def keypoint_extent(keypoints: np.ndarray, threshold: float) -> tuple[float, float, float, float] | None:
+    """The box around the keypoints scoring at least ``threshold`` (``None`` if none does):
+    a SinglePose person's bbox."""
+    ok = keypoints[keypoints[:, 2] >= threshold]
+    if len(ok) == 0:
+        return None
+    return (float(ok[:, 0].min()), float(ok[:, 1].min()), float(ok[:, 0].max()), float(ok[:, 1].max()))
+
+
 def torso_visible(keypoints: np.ndarray, min_score: float = MIN_CROP_KEYPOINT_SCORE) -> bool:
     """Whether a hip and a shoulder are both confidently found (rows of x, y, score)."""
     s = keypoints[:, 2]

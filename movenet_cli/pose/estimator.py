@@ -19,17 +19,10 @@ from ..models.runners import make_runner
 from ..models.store import ModelStore
 from ..settings import RunSettings, check_pose_options
 from ..types import MODELS, Box, ModelSpec, Pose
+from .accuracy import AccurateEstimator, recipe_for
+from .crops import keypoint_extent
 from .letterbox import Letterbox, letterbox, multipose_input_shape, to_keypoints
 from .refine import Refiner
-
-
-def keypoint_extent(keypoints: np.ndarray, threshold: float) -> Box | None:
-    """The box around the keypoints scoring at least ``threshold`` (``None`` if none does):
-    a SinglePose person's bbox."""
-    ok = keypoints[keypoints[:, 2] >= threshold]
-    if len(ok) == 0:
-        return None
-    return (float(ok[:, 0].min()), float(ok[:, 1].min()), float(ok[:, 0].max()), float(ok[:, 1].max()))
 
 
 class PoseEstimator:
@@ -56,20 +49,43 @@ class PoseEstimator:
         refine: str | None = None,
         threads: int | None = None,
         batch_size: int = 1,
+        accuracy: str = settings.ACCURACY,
     ):
-        check_pose_options(model, backend, threshold, min_pose_score, input_size, refine)
+        check_pose_options(model, backend, threshold, min_pose_score, input_size, refine, accuracy)
         self.spec: ModelSpec = MODELS[model]
         self.threshold = float(threshold)
         self.min_pose_score = float(min_pose_score)
         self.input_size = int(input_size) if self.spec.multipose else self.spec.input_size
         self.store = store or ModelStore()
-        self.batch_size = max(1, int(batch_size))
+        self.batch_size = max(1, int(batch_size), 2 if accuracy != "standard" else 1)  # flips run side by side
         self.runner = make_runner(self.store, model, backend, threads, self.batch_size)
         self.weights_sha256 = self.store.manifest(model)["weights_sha256"]
         self.refiner = None
         if refine is not None:
             single = PoseEstimator(refine, backend=backend, threshold=threshold, store=self.store, threads=threads)
             self.refiner = Refiner(single)
+        self.accurate = None if accuracy == "standard" else self._accurate(accuracy, threads)
+
+    def _accurate(self, level: str, threads: int | None) -> AccurateEstimator:
+        """The accuracy level's runner, with the SinglePose model that refines MultiPose people
+        (this estimator's own refiner model if it has one, else the level's)."""
+        recipe = recipe_for(level, self.spec.multipose)
+        refiner = None
+        if self.spec.multipose and recipe.refine is not None:
+            if self.refiner is not None:
+                refiner = self.refiner.estimator
+            else:
+                refiner = PoseEstimator(recipe.refine, backend=self.backend, threshold=self.threshold, store=self.store,
+                                        threads=threads, batch_size=self.batch_size)
+        return AccurateEstimator(self, level, refiner=refiner)
+
+    @property
+    def accuracy(self) -> str:
+        return "standard" if self.accurate is None else self.accurate.level
+
+    def accuracy_info(self) -> dict:
+        """What the accuracy level ran, for the JSON ``model`` block."""
+        return AccurateEstimator(self, "standard").info() if self.accurate is None else self.accurate.info()
 
     @classmethod
     def from_settings(cls, run: RunSettings, *, threads: int | None = None, batch_size: int = 1,
@@ -78,6 +94,7 @@ class PoseEstimator:
         return cls(
             run.model, backend=run.backend, threshold=run.threshold, min_pose_score=run.min_pose_score,
             input_size=run.input_size, refine=run.refine, threads=threads, batch_size=batch_size, store=store,
+            accuracy=run.accuracy,
         )
 
     @property
@@ -106,31 +123,36 @@ class PoseEstimator:
         """Run the model on a batch of letterboxed inputs (uint8/int32 [N, h, w, 3])."""
         return self.runner(inputs)
 
-    def decode(self, raw: np.ndarray, box: Letterbox) -> list[Pose]:
-        """Turn one raw model output ([1,17,3] or [6,56]) into poses in source pixels."""
+    def decode(self, raw: np.ndarray, box: Letterbox, min_pose_score: float | None = None) -> list[Pose]:
+        """Turn one raw model output ([1,17,3] or [6,56]) into poses in source pixels; people scoring
+        below ``min_pose_score`` (default: the estimator's) are dropped. ``box`` is the letterbox or
+        the crop the input was cut with."""
+        least = self.min_pose_score if min_pose_score is None else float(min_pose_score)
         if self.spec.multipose:
-            return self._decode_multipose(raw, box)
-        return self._decode_singlepose(raw, box)
+            return self._decode_multipose(raw, box, least)
+        return self._decode_singlepose(raw, box, least)
 
     def __call__(self, image: np.ndarray) -> list[Pose]:
-        """Estimate the poses in one uint8 HxWx3 RGB frame."""
+        """Estimate the poses in one uint8 HxWx3 RGB frame, at the estimator's accuracy level."""
+        if self.accurate is not None:
+            return self.accurate(image)
         tensor, box = self.preprocess(image)
         poses = self.decode(self.infer(tensor[None])[0], box)
         return self.refiner(image, poses) if self.refiner is not None else poses
 
     # -- decoding ---------------------------------------------------------
-    def _decode_singlepose(self, raw: np.ndarray, box: Letterbox) -> list[Pose]:
+    def _decode_singlepose(self, raw: np.ndarray, box, least: float) -> list[Pose]:
         keypoints = to_keypoints(raw, box)
         score = float(keypoints[:, 2].mean())
-        if score < self.min_pose_score:
+        if score < least:
             return []
         return [Pose(keypoints, score, keypoint_extent(keypoints, self.threshold), id=1)]
 
-    def _decode_multipose(self, raw: np.ndarray, box: Letterbox) -> list[Pose]:
+    def _decode_multipose(self, raw: np.ndarray, box, least: float) -> list[Pose]:
         people = []
         for row in np.asarray(raw).reshape(-1, 56):
             score = float(row[55])
-            if score < self.min_pose_score:
+            if score < least:
                 continue
             keypoints = to_keypoints(row[:51], box)
             x0, y0 = box.to_source(row[52], row[51])

@@ -56,6 +56,10 @@ def _other_settings(doc: ResultDoc, settings: RunSettings) -> list[str]:
         wanted["backend"] = settings.backend
     labels = {"name": "model"}
     differing = [f"{labels.get(k, k)} {model.get(k)!r}" for k, value in wanted.items() if model.get(k) != value]
+    accuracy = model.get("accuracy")
+    level = accuracy.get("level") if isinstance(accuracy, dict) else "standard"
+    if level != settings.accuracy:
+        differing.append(f"accuracy {level!r}")
     size = model.get("input_size")
     if not differing and settings.model == "multipose" and isinstance(size, list) and size and max(size) != settings.input_size:
         differing.append(f"input size {max(size)}")

@@ -15,6 +15,9 @@ Example::
 
     process = FrameProcessor(VideoQuality(tracker="keypoints"), estimator, width=960, height=540)
     people = process(frame.image, tensor, box, frame.time)   # tensor, box: estimator.preprocess
+    # or, for frames that do not depend on each other (process.batchable):
+    found = process.estimate(images, tensors, box)
+    people = [process.track(p, t) for p, t in zip(found, times)]
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from ..pose.crops import crop_resize
-from ..pose.estimator import PoseEstimator, keypoint_extent
+from ..pose.crops import crop_resize, keypoint_extent
+from ..pose.estimator import PoseEstimator
 from ..settings import VideoQuality
 from ..types import Pose
 from .follow import CropFollower
@@ -80,21 +83,27 @@ class FrameProcessor:
 
     @property
     def uses_image(self) -> bool:
-        """Whether it looks at the frame itself, beyond the model input (crops)."""
-        return self.follower is not None or self.estimator.refiner is not None
-
-    def __call__(self, image: np.ndarray, tensor: np.ndarray, box, time: float) -> list[Pose]:
-        """The people in one frame; ``tensor``/``box`` are the letterboxed frame and its geometry."""
-        if self.follower is not None and self.follower.crop is not None:
-            tensor, box = crop_resize(image, self.follower.crop), self.follower.crop
-        return self.finish(image, self.estimator.infer(tensor[None])[0], box, time)
-
-    def finish(self, image: np.ndarray, raw: np.ndarray, box, time: float) -> list[Pose]:
-        """The people in one frame from the model's raw output for it; frames in order."""
+        """Whether it looks at the frame itself, beyond the model input (crops, flips, sizes)."""
         est = self.estimator
-        people = est.decode(raw, box)
+        return self.follower is not None or est.refiner is not None or est.accurate is not None
+
+    def estimate(self, images: list[np.ndarray], tensors: list[np.ndarray], box) -> list[list[Pose]]:
+        """The model stage for frames in order: the people of each (one model call per stage of
+        the accuracy level for the whole batch). ``tensors`` are the letterboxed frames."""
+        est = self.estimator
+        crop = self.follower.crop if self.follower is not None else None
+        if est.accurate is not None:
+            crops = None if est.spec.multipose else [crop] * len(images)
+            return est.accurate.estimate_batch(images, crops)
+        if crop is not None:  # following: one frame at a time, cut from the frame
+            tensors, box = [crop_resize(images[0], crop)], crop
+        people = [est.decode(raw, box) for raw in est.infer(np.stack(tensors))]
         if est.refiner is not None:
-            people = est.refiner(image, people)
+            people = [est.refiner(image, found) for image, found in zip(images, people)]
+        return people
+
+    def track(self, people: list[Pose], time: float) -> list[Pose]:
+        """Follow, track and smooth one frame's people; frames in order."""
         if self.follower is not None:
             self.follower.update(people[0].keypoints if people else None)
         if self.tracker is not None:
@@ -102,6 +111,10 @@ class FrameProcessor:
         if self.smoother is not None:
             self._smooth(people, time)
         return people
+
+    def __call__(self, image: np.ndarray, tensor: np.ndarray, box, time: float) -> list[Pose]:
+        """The people in one frame; ``tensor``/``box`` are the letterboxed frame and its geometry."""
+        return self.track(self.estimate([image], [tensor], box)[0], time)
 
     def _smooth(self, people: list[Pose], time: float) -> None:
         if self.tracker is not None:
