@@ -12,7 +12,7 @@ from ..errors import EXIT_FAILED, MovenetError, describe
 from ..pipeline import Outputs, check_outputs, process_video
 from ..pose import PoseEstimator
 from ..util.preflight import check_input, prepare_output_dirs
-from ..util.system import default_threads
+from ..util.system import default_threads, usable_cores
 from .console import handle_errors, incomplete, note, warn
 from .options import accuracy_option, pose_options, quality_options, run_settings, runner_options, video_options
 
@@ -26,6 +26,20 @@ def _outputs(output, json_path, csv_path, no_video, plot_path) -> Outputs:
         raise click.BadParameter(f"{plot_path} must end in .png", param_hint="--plot")
     beside = (lambda ext: output.with_suffix(ext)) if output is not None else (lambda ext: None)
     return Outputs(None if no_video else output, json_path or beside(".json"), csv_path or beside(".csv"), plot_path)
+
+
+def _runner_size(threads: int | None, batch_size: int | None, *, encoding: bool) -> tuple[int, int | None]:
+    """Threads (at most the cores) and batch size (at most the threads: a larger batch runs no
+    faster and only holds more frames in memory), with a warning where the asked ones are cut."""
+    cores = usable_cores()
+    if threads is not None and threads > cores:
+        warn(f"--threads {threads} is more than the {cores} cores this process may use; using {cores}")
+        threads = cores
+    threads = threads or default_threads(encoding=encoding)
+    if batch_size is not None and batch_size > threads:
+        warn(f"--batch-size {batch_size} is more than the {threads} inference threads; using {threads}")
+        batch_size = threads
+    return threads, batch_size
 
 
 @click.command()
@@ -52,7 +66,7 @@ def video(source, output, json_path, csv_path, no_video, plot_path, threads, bat
     check_input(source)
     check_outputs([source], outputs, overwrite=overwrite)
     prepare_output_dirs(outputs.paths())
-    threads = threads or default_threads(encoding=outputs.media is not None)
+    threads, batch_size = _runner_size(threads, batch_size, encoding=outputs.media is not None)
     batch_size = batch_size or (threads if chosen.quality.batches(chosen.model) else 1)
     estimator = PoseEstimator.from_settings(chosen, threads=threads, batch_size=batch_size)
     try:

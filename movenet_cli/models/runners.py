@@ -20,7 +20,8 @@ from ..errors import UsageError
 from ..settings import BACKENDS
 from ..util.system import gpu_visible, usable_cores
 from . import tfjs
-from ._tf import quiet_stderr, tensorflow
+from ..util.system import quiet_stderr
+from ._tf import tensorflow
 
 
 

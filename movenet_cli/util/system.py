@@ -8,8 +8,12 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sys
+import threading
+from typing import IO, Iterator
 
 
 def usable_cores() -> int:
@@ -58,3 +62,34 @@ def sigterm_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, raise_interrupt)
     except ValueError:  # not the main thread (e.g. under a test runner's thread)
         pass
+
+
+_QUIET = threading.RLock()  # threads taking turns, so none restores another one's redirection
+
+
+@contextlib.contextmanager
+def quiet_stderr(into: IO[bytes] | None = None) -> Iterator[None]:
+    """Keep what native libraries print on file descriptor 2 (not Python's own errors) off the
+    terminal: discarded, or written to the open file ``into`` for a caller that reads the reason
+    of a failure from it. ``MOVENET_DEBUG=1`` lets it through."""
+    if os.environ.get("MOVENET_DEBUG"):
+        yield
+        return
+    with _QUIET:
+        sys.stderr.flush()
+        try:
+            saved = os.dup(2)
+        except OSError:
+            yield
+            return
+        try:
+            if into is None:
+                with open(os.devnull, "w") as devnull:
+                    os.dup2(devnull.fileno(), 2)
+            else:
+                os.dup2(into.fileno(), 2)
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)

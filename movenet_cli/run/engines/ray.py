@@ -30,13 +30,14 @@ import logging
 import os
 import signal
 import socket
+import tempfile
 from pathlib import Path
 from typing import Iterator
 
 from ...errors import FolderRunError, first_line
 from ...pose import PoseEstimator
 from ...settings import RunSettings
-from ...util.system import usable_cores
+from ...util.system import quiet_stderr, usable_cores
 from ..job import FileRecord, Task, process_job
 from ..plan import Job
 
@@ -51,6 +52,9 @@ class RayEngineError(FolderRunError):
 
 
 def _import_ray():
+    # Ray retries a cluster that does not answer 20 times a second apart; a few are enough to
+    # tell, and the user gets the reason in seconds (read when Ray is imported).
+    os.environ.setdefault("RAY_NUM_REDIS_GET_RETRIES", "4")
     try:
         import ray
     except ImportError:
@@ -112,6 +116,7 @@ def run_ray(
     that cluster and first checks, from a worker, that ``in_dir`` and ``out_dir``
     are visible there; without it a local instance with one CPU per core starts.
     """
+    _use_token_if_any(address)  # before Ray reads its configuration
     ray = _import_ray()
     started_here = not ray.is_initialized()
     if started_here:
@@ -154,16 +159,46 @@ def _start(ray, address: str | None) -> None:
         options.update(runtime_env={"env_vars": _forwarded_env()})
     _check_reachable(address)
     handlers = _signal_handlers()
-    try:
-        # "local" starts a private instance, never joining a `ray start` cluster by accident
-        ray.init(address=address or "local", **options)
-    except SystemExit:  # Ray's SIGTERM handler, while it starts: the user stopped the run
-        raise KeyboardInterrupt from None
-    except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; the user needs one line
-        reason = first_line(exc)
-        raise RayEngineError(f"cannot start Ray{f' at {address}' if address else ''}: {reason}") from None
-    finally:
-        _restore(handlers)  # Ray's own SIGTERM handler would exit without recording the run
+    with tempfile.TemporaryFile() as log:
+        try:
+            with quiet_stderr(into=log):  # Ray's own log lines stay off the terminal
+                # "local" starts a private instance, never joining a `ray start` cluster by accident
+                ray.init(address=address or "local", **options)
+        except SystemExit:  # Ray's SIGTERM handler, while it starts: the user stopped the run
+            raise KeyboardInterrupt from None
+        except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; the user needs one line
+            log.seek(0)
+            raise _start_error(address, exc, log.read().decode("utf-8", "replace")) from None
+        finally:
+            _restore(handlers)  # Ray's own SIGTERM handler would exit without recording the run
+
+
+_AUTH_ENV = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
+
+
+def _token_available() -> bool:
+    """Whether a token is given the ways Ray documents: RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token."""
+    if os.environ.get("RAY_AUTH_TOKEN"):
+        return True
+    path = os.environ.get("RAY_AUTH_TOKEN_PATH") or os.path.join(os.path.expanduser("~"), ".ray", "auth_token")
+    return os.path.isfile(path)
+
+
+def _use_token_if_any(address: str | None) -> None:
+    """Clusters started with `ray start` (Ray 2.59 on) want a token; joining one by its address,
+    send the token the user has, as Ray itself does for a cluster on this machine."""
+    if address not in (None, "local") and "RAY_AUTH_MODE" not in os.environ and _token_available():
+        os.environ["RAY_AUTH_MODE"] = "token"
+
+
+def _start_error(address: str | None, exc: BaseException, log: str) -> RayEngineError:
+    where = f" at {address}" if address else ""
+    if "InvalidAuthToken" in log or "Unauthenticated" in log or "authentication" in first_line(exc).lower():
+        return RayEngineError(
+            f"the Ray cluster{where} wants an authentication token: set RAY_AUTH_TOKEN to the output of "
+            "`ray get-auth-token` on its head node (or save it in ~/.ray/auth_token), then run again"
+        )
+    return RayEngineError(f"cannot start Ray{where}: {first_line(exc)}")
 
 
 def _check_reachable(address: str | None, timeout: float = 5.0) -> None:
@@ -193,5 +228,5 @@ def _restore(handlers: dict) -> None:
 
 def _forwarded_env() -> dict[str, str]:
     """The movenet settings of this environment that the workers need too."""
-    names = ("MOVENET_HOME", "MOVENET_SOURCES", "MOVENET_HUB_BASE", "IMAGEIO_FFMPEG_EXE")
+    names = ("MOVENET_HOME", "MOVENET_SOURCES", "MOVENET_HUB_BASE", "IMAGEIO_FFMPEG_EXE", *_AUTH_ENV)
     return {name: os.environ[name] for name in names if os.environ.get(name)}
