@@ -11,18 +11,19 @@ import json
 import math
 from pathlib import Path
 
-from conftest import DEMO_CLIP, run_movenet
+from helpers import DEMO_CLIP, run_movenet
 
 _made: dict[int, Path] = {}
 
 
 def demo_run(tmp_path_factory, n: int = 1) -> Path:
-    """The JSON of run number ``n`` of ``movenet video`` on the demo clip (90 frames, one or two people),
+    """The JSON of run number ``n`` of ``movenet video`` on the demo clip (90 frames, one or two people; its CSV
+    beside it),
     made on first use in this test process (under pytest's base temp folder) and reused after."""
     if n not in _made:
         out = tmp_path_factory.getbasetemp() / "ci-runs" / f"demo_run{n}.json"
         out.parent.mkdir(exist_ok=True)
-        done = run_movenet("video", DEMO_CLIP, "--no-video", "--json", out)
+        done = run_movenet("video", DEMO_CLIP, "--no-video", "--json", out, "--csv", out.with_suffix(".csv"))
         assert done.returncode == 0, done.stderr
         _made[n] = out
     return _made[n]

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from ci_runs import demo_run, edited, read, two_person_frame, write
-from conftest import DEMO_CLIP, ROOT
+from helpers import DEMO_CLIP, ROOT
 from movenet_cli.errors import EXIT_EXPECTATION, UsageError
 from movenet_cli.render.jsonl import JsonlError, JsonlSink
 from movenet_cli.results import load_result
@@ -175,32 +175,6 @@ def test_junit_escapes_what_xml_cannot_hold(tmp_path):
 
 # --- JSON Lines -----------------------------------------------------------------------------------------------
 
-# The command line runs with a JSON Lines sink beside its JSON; the sink holds the run after the first frame
-# until the test has read that frame, so the test proves lines arrive while the run goes on.
-STREAMING_RUN = r"""
-import sys
-import movenet_cli.pipeline as pipeline
-from movenet_cli.render.jsonl import JsonlSink
-
-class HeldAfterFirstFrame(JsonlSink):
-    def add(self, result):
-        super().add(result)
-        if self.count == 1:
-            sys.stdin.readline()
-
-opened = pipeline._open_sinks
-def with_jsonl(stack, outputs, source, model):
-    sinks = opened(stack, outputs, source, model)
-    sinks.append(stack.enter_context(HeldAfterFirstFrame("-", source, model)))
-    return sinks
-pipeline._open_sinks = with_jsonl
-
-from movenet_cli.cli import main
-sys.argv = ["movenet", *sys.argv[1:]]
-main()
-"""
-
-
 def _readline(proc: subprocess.Popen, timeout: float = 120) -> str:
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         try:
@@ -211,18 +185,18 @@ def _readline(proc: subprocess.Popen, timeout: float = 120) -> str:
 
 
 def test_jsonl_streams_while_the_run_goes_on_and_matches_the_json(tmp_path):
+    """`--jsonl -`: the header and the first frame arrive while the run goes on (its JSON is published only
+    at the end), every line parses, and only JSON Lines reach stdout."""
     out = tmp_path / "demo.json"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     env.pop("PYTHONUNBUFFERED", None)  # stdout block-buffered into a pipe, as users have it
     with open(tmp_path / "stderr.txt", "w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-c", STREAMING_RUN, "video", str(DEMO_CLIP), "--no-video", "--json", str(out)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True, env=env,
+            [sys.executable, "-m", "movenet_cli", "video", str(DEMO_CLIP), "--no-video", "--json", str(out),
+             "--jsonl", "-"], stdout=subprocess.PIPE, stderr=err, text=True, env=env,
         )
         header, first = json.loads(_readline(proc)), json.loads(_readline(proc))
         assert proc.poll() is None and not out.exists()  # the run is still going
-        proc.stdin.write("go on\n")
-        proc.stdin.close()
         rest = [json.loads(line) for line in proc.stdout]
         assert proc.wait(120) == 0, (tmp_path / "stderr.txt").read_text()
     doc = read(out)
@@ -231,16 +205,21 @@ def test_jsonl_streams_while_the_run_goes_on_and_matches_the_json(tmp_path):
     frames = [first] + rest[:-1]
     assert frames == [{"source": str(DEMO_CLIP), **frame} for frame in doc["frames"]]
     assert rest[-1] == {"complete": True, "frame_count": 90}
+    assert "90 frames" in (tmp_path / "stderr.txt").read_text()  # the closing line went to stderr
 
 
-def test_jsonl_refuses_nan_and_reports_a_closed_reader(golden, tmp_path):
+def test_jsonl_writes_nan_as_null_and_reports_a_closed_reader(golden, tmp_path):
     doc = load_result(golden)
-    with pytest.raises(JsonlError, match="frame 0 holds a value that is not a finite number"):
-        with JsonlSink(tmp_path / "out.jsonl", doc.source, doc.model) as sink:
-            bad = FrameResult(0, 0.0, [Pose(np.full((17, 3), np.nan), 0.5, None, 1)])
-            sink.add(bad)
+    with JsonlSink(tmp_path / "out.jsonl", doc.source, doc.model) as sink:
+        sink.add(FrameResult(0, 0.0, [Pose(np.full((17, 3), np.nan), 0.5, None, 1)]))
+        assert not (tmp_path / "out.jsonl").exists()  # a file is published when complete
     lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
-    assert lines[0]["schema"] == "movenet/1" and lines[-1] == {"complete": False, "frame_count": 0}
+    assert lines[0]["schema"] == "movenet/1" and lines[-1] == {"complete": True, "frame_count": 1}
+    assert lines[1]["people"][0]["keypoints"][0] == [None, None, None]  # as in the movenet/1 document
+    with pytest.raises(ZeroDivisionError):
+        with JsonlSink(tmp_path / "failed.jsonl", doc.source, doc.model):
+            1 / 0
+    assert os.listdir(tmp_path) == ["out.jsonl"]  # a failed run leaves nothing at the path
     read_end, write_end = os.pipe()
     os.close(read_end)
     stream = os.fdopen(write_end, "w")
