@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
-.PHONY: install models demo test bench clean
+.PHONY: install models demo test bench clean check-build
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,10 @@ bench: models
 
 clean:
 	rm -rf $(OUT) .pytest_cache
+
+# The wheel builds (in an isolated build environment) without a deprecation warning.
+check-build: $(STAMP)
+	rm -rf build/wheel-check && mkdir -p build/wheel-check
+	$(BIN)/python -m pip wheel . -w build/wheel-check --no-deps -v > build/wheel-check/log 2>&1
+	! grep -i 'deprecat' build/wheel-check/log
+	@echo "wheel built without deprecation warnings: $$(ls build/wheel-check/*.whl)"

@@ -55,6 +55,13 @@ ENGINES = ("local", "ray")
 ENGINE = "local"
 BATCH_SIZE_MAX = 64
 
+# -- CI and scripts -------------------------------------------------------------
+COMPARE_TOLERANCE = 0.02  # `compare`: a keypoint may move this fraction of the person's box diagonal
+COMPARE_SCORE_TOLERANCE = 0.1  # `compare`: a keypoint or person score may change this much
+COMPARE_MIN_OKS = 0.1  # `compare`: least OKS for two untracked people to be the same person
+COMPARE_SHOWN = 10  # `compare`: differences listed in the summary (all of them with --report)
+URL_TIMEOUT_S = 15.0  # http(s)/rtsp inputs: seconds to wait for the server before giving up
+
 
 @dataclass(frozen=True)
 class OneEuroParams:

@@ -1,6 +1,6 @@
 """The ``movenet`` command line: a thin layer over the package's API, one module per command.
 
-Exit codes: 0 all done, 1 some input failed, 2 usage error, 130 interrupted.
+Exit codes: 0 all done, 1 some input failed, 2 usage error, 3 an expectation not met, 130 interrupted.
 Errors are one line on stderr; ``--debug`` shows the traceback.
 """
 
@@ -10,6 +10,7 @@ import click
 
 from .. import __version__
 from ..util.system import sigterm_as_interrupt
+from .compare import compare
 from .dir import dir_
 from .eval import eval_
 from .image import image
@@ -29,7 +30,7 @@ def cli(debug: bool) -> None:
     sigterm_as_interrupt()
 
 
-for command in (image, video, dir_, eval_, models):
+for command in (image, video, dir_, eval_, models, compare):
     cli.add_command(command)
 
 

@@ -8,6 +8,7 @@ too with the hint to run with ``--debug``, which shows the traceback instead.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 
@@ -86,3 +87,18 @@ def handle_errors(fn):
             sys.exit(EXIT_FAILED)
 
     return wrapper
+
+
+def reserve_stdout() -> None:
+    """Keep stdout for the data stream: Python's ``sys.stdout`` writes to the original stdout,
+    and file descriptor 1, which libraries and child processes inherit, goes to stderr, so no
+    line of theirs can land in the data."""
+    sys.stdout.flush()
+    data = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = os.fdopen(data, "w", encoding="utf-8", newline="\n")
+
+
+def expectation_missed(line: str) -> None:
+    """The line for an input whose results missed an expectation (the command exits 3)."""
+    click.echo(f"movenet: {safe_name(line)}", err=True)

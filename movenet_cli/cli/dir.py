@@ -10,9 +10,10 @@ import click
 from .. import settings as defaults
 from ..errors import EXIT_FAILED, describe
 from ..run import run_folder
+from ..run.checks import check_folder_run
 from ..util.progress import write_line
-from .console import FINISHED, debugging, handle_errors, note
-from .options import accuracy_option, pose_options, quality_options, run_settings, video_options
+from .console import FINISHED, debugging, expectation_missed, handle_errors, note
+from .options import accuracy_option, check_options, pose_options, quality_options, run_checks, run_settings, video_options
 
 
 def _reporter(quiet: bool, finished: list):
@@ -54,6 +55,7 @@ def _reporter(quiet: bool, finished: list):
               help="Leave out files whose name or relative path matches (e.g. 'raw/*'). Repeatable.")
 @video_options
 @quality_options
+@check_options
 @pose_options
 @accuracy_option(defaults.ACCURACY)
 @handle_errors
@@ -64,6 +66,7 @@ def dir_(in_dir, out_dir, no_video, image_csv, skip_existing, jobs, engine, addr
     Every run writes OUT_DIR/movenet-run.json: each input's status, outputs, frame
     counts and timings, and the settings used.
     """
+    checks = run_checks(params, "movenet dir")
     settings = run_settings(params)
     if address is not None and engine != "ray":
         raise click.BadParameter("only used with --engine ray", param_hint="--address")
@@ -80,8 +83,9 @@ def dir_(in_dir, out_dir, no_video, image_csv, skip_existing, jobs, engine, addr
                      on_plan=planned, on_record=_reporter(quiet, finished), include=list(include),
                      exclude=list(exclude))
     _summary(run, out_dir)
-    if run.failed or run.problems:
-        sys.exit(EXIT_FAILED)
+    for line in check_folder_run(run, checks):
+        expectation_missed(line)
+    sys.exit(EXIT_FAILED if run.problems else checks.exit_code())
 
 
 def _summary(run, out_dir: Path) -> None:

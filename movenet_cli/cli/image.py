@@ -8,13 +8,13 @@ from pathlib import Path
 import click
 
 from .. import settings
-from ..errors import EXIT_FAILED, describe
+from ..errors import describe
 from ..media import IMAGE_EXTENSIONS
 from ..pipeline import check_outputs, check_unique, image_outputs, process_images
 from ..pose import PoseEstimator
 from ..util.preflight import check_input, prepare_output_dirs
-from .console import debugging, fail, handle_errors, note
-from .options import accuracy_option, pose_options, run_settings
+from .console import debugging, expectation_missed, fail, handle_errors, note
+from .options import accuracy_option, check_options, pose_options, run_checks, run_settings
 
 
 @click.command()
@@ -23,11 +23,13 @@ from .options import accuracy_option, pose_options, run_settings
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
               help="Annotated image path (one input), or a folder (several inputs, or a path without an image extension).")
 @click.option("--csv", "write_csv", is_flag=True, help="Also write a CSV beside each JSON.")
+@check_options
 @pose_options
 @accuracy_option(settings.ACCURACY_IMAGE)
 @handle_errors
 def image(images, output, write_csv, overwrite, quiet, **params):
     """Estimate poses on images: annotated image plus JSON (and CSV with --csv)."""
+    checks = run_checks(params, "movenet image")
     chosen = run_settings(params)
     for path in images:
         check_input(path)
@@ -40,14 +42,20 @@ def image(images, output, write_csv, overwrite, quiet, **params):
     estimator = PoseEstimator.from_settings(chosen)
 
     def done(path, outputs, result):
+        missed = checks.record(str(path), frames=[result])
+        if missed:
+            expectation_missed(missed)
         if not quiet:
             n = len(result.people)
             note(f"{path}: {n} {'person' if n == 1 else 'people'} -> {', '.join(map(str, outputs.paths()))}")
 
     def error(path, exc):
+        checks.record(str(path), error=describe(exc, path))
         if debugging():
             raise exc
         fail(describe(exc, path))
 
-    if process_images(estimator, plans, on_done=done, on_error=error):
-        sys.exit(EXIT_FAILED)
+    checks.lap()
+    process_images(estimator, plans, on_done=done, on_error=error)
+    checks.write()
+    sys.exit(checks.exit_code())

@@ -32,10 +32,12 @@ def models_list() -> None:
 @models.command("fetch")
 @click.argument("names", nargs=-1, type=click.Choice(MODEL_NAMES))
 @click.option("--force", is_flag=True, help="Fetch again even if cached.")
+@click.option("--to", "to", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Cache folder to fill instead of $MOVENET_HOME (then point MOVENET_HOME at it).")
 @handle_errors
-def models_fetch(names, force) -> None:
+def models_fetch(names, force, to) -> None:
     """Fetch models (all by default) into the cache."""
-    store = ModelStore()
+    store = ModelStore(to)
     fetched = store.fetch(names or None, force=force)
     for name in names or fetched or MODEL_NAMES:
         store.verify(name)

@@ -7,10 +7,13 @@ Every default shown in ``--help`` is read from settings, so it is stated once.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import click
 
 from .. import settings
+from ..results.expect import parse_expectations
+from ..run.checks import RunChecks
 from ..settings import RunSettings, VideoQuality
 from ..types import MODEL_NAMES
 
@@ -156,3 +159,27 @@ def run_settings(params: dict) -> RunSettings:
         return run.check()
     except settings.UsageError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def check_options(fn):
+    """What a CI job asks of a run: expectations on each input's results, and a JUnit report."""
+    return _apply(fn, [
+        click.option("--expect-people", metavar="MIN[:MAX]", default=None,
+                     help="Expect MIN to MAX people (MIN or more without MAX) in every processed frame."),
+        click.option("--expect-detected", metavar="FRACTION", default=None,
+                     help="Expect at least one person in this share of processed frames (0.9 or 90%)."),
+        click.option("--expect-score", metavar="MIN", default=None,
+                     help="Expect a mean person score of at least MIN."),
+        click.option("--junit", "junit_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                     help="Write a JUnit XML report here: one testcase per input (for CI test viewers)."),
+    ])
+
+
+def run_checks(params: dict, suite: str) -> RunChecks:
+    """The expectations and JUnit report taken out of ``params``; a text that is no expectation is a usage error."""
+    try:
+        expect = parse_expectations(params.pop("expect_people"), params.pop("expect_detected"),
+                                    params.pop("expect_score"))
+    except settings.UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    return RunChecks(expect, params.pop("junit_path"), suite)

@@ -1,7 +1,8 @@
-"""``movenet video``: poses on a video, its annotated MP4, JSON, CSV and plot."""
+"""``movenet video``: poses on a video, its annotated MP4, JSON, CSV, JSON Lines and plot."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -9,23 +10,26 @@ import click
 
 from .. import settings
 from ..errors import EXIT_FAILED, MovenetError, describe
+from ..media.stdin import STDIN, spooled_stdin
 from ..pipeline import Outputs, check_outputs, process_video
 from ..pose import PoseEstimator
 from ..util.preflight import check_input, prepare_output_dirs
 from ..util.system import default_threads, usable_cores
-from .console import handle_errors, incomplete, note, warn
-from .options import accuracy_option, pose_options, quality_options, run_settings, runner_options, video_options
+from .console import expectation_missed, handle_errors, incomplete, note, reserve_stdout, warn
+from .options import (accuracy_option, check_options, pose_options, quality_options, run_checks, run_settings,
+                      runner_options, video_options)
 
 
-def _outputs(output, json_path, csv_path, no_video, plot_path) -> Outputs:
-    if output is None and not (no_video and (json_path or csv_path or plot_path)):
-        raise click.UsageError("give --output/-o (or --no-video with --json/--csv/--plot)")
+def _outputs(output, json_path, csv_path, no_video, plot_path, jsonl) -> Outputs:
+    if output is None and not (no_video and (json_path or csv_path or plot_path or jsonl)):
+        raise click.UsageError("give --output/-o (or --no-video with --json/--csv/--jsonl/--plot)")
     if output is not None and output.suffix.lower() != ".mp4" and not no_video:
         raise click.BadParameter(f"{output} must end in .mp4", param_hint="--output")
     if plot_path is not None and plot_path.suffix.lower() != ".png":
         raise click.BadParameter(f"{plot_path} must end in .png", param_hint="--plot")
     beside = (lambda ext: output.with_suffix(ext)) if output is not None else (lambda ext: None)
-    return Outputs(None if no_video else output, json_path or beside(".json"), csv_path or beside(".csv"), plot_path)
+    return Outputs(None if no_video else output, json_path or beside(".json"), csv_path or beside(".csv"), plot_path,
+                   None if jsonl is None else (jsonl if jsonl == STDIN else Path(jsonl)))
 
 
 def _runner_size(threads: int | None, batch_size: int | None, *, encoding: bool) -> tuple[int, int | None]:
@@ -43,39 +47,62 @@ def _runner_size(threads: int | None, batch_size: int | None, *, encoding: bool)
 
 
 @click.command()
-@click.argument("source", type=click.Path(path_type=Path, readable=False))
+@click.argument("source", type=click.Path(path_type=Path, readable=False, allow_dash=True))
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Annotated MP4 (JSON and CSV go beside it).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the JSON here instead.")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), help="Write the CSV here instead.")
+@click.option("--jsonl", metavar="PATH|-", default=None,
+              help="Also write JSON Lines, one line per frame as it is produced; - for stdout (then only data goes there).")
 @click.option("--no-video", is_flag=True, help="Write only the keypoint data, no annotated video.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), help="Also write a PNG summary of the run here.")
 @video_options
 @runner_options
 @quality_options
+@check_options
 @pose_options
 @accuracy_option(settings.ACCURACY)
 @handle_errors
-def video(source, output, json_path, csv_path, no_video, plot_path, threads, batch_size, overwrite, quiet, **params):
+def video(source, output, json_path, csv_path, jsonl, no_video, plot_path, threads, batch_size, overwrite, quiet,
+          **params):
     """Estimate poses on a video: annotated H.264 MP4 plus per-frame JSON and CSV.
 
-    People keep their ids across frames and keypoints are smoothed over time; SinglePose
-    models follow the person with a crop.
+    SOURCE may be - to read the video from stdin. People keep their ids across frames and
+    keypoints are smoothed over time; SinglePose models follow the person with a crop.
     """
+    checks = run_checks(params, "movenet video")
     chosen = run_settings(params)
-    outputs = _outputs(output, json_path, csv_path, no_video, plot_path)
-    check_input(source)
-    check_outputs([source], outputs, overwrite=overwrite)
-    prepare_output_dirs(outputs.paths())
-    threads, batch_size = _runner_size(threads, batch_size, encoding=outputs.media is not None)
-    batch_size = batch_size or (threads if chosen.quality.batches(chosen.model) else 1)
-    estimator = PoseEstimator.from_settings(chosen, threads=threads, batch_size=batch_size)
-    try:
-        stats = process_video(estimator, source, outputs, progress=not quiet, **chosen.video_options())
-    except (MovenetError, OSError) as exc:
-        raise MovenetError(describe(exc, source), exit_code=getattr(exc, "exit_code", EXIT_FAILED)) from exc
+    outputs = _outputs(output, json_path, csv_path, no_video, plot_path, jsonl)
+    if jsonl == STDIN:
+        reserve_stdout()
+    frames: list = []
+    with spooled_stdin() if str(source) == STDIN else contextlib.nullcontext(source) as path:
+        try:
+            check_input(path)
+            check_outputs([path], outputs, overwrite=overwrite)
+            prepare_output_dirs(outputs.paths())
+            threads, batch_size = _runner_size(threads, batch_size, encoding=outputs.media is not None)
+            batch_size = batch_size or (threads if chosen.quality.batches(chosen.model) else 1)
+            estimator = PoseEstimator.from_settings(chosen, threads=threads, batch_size=batch_size)
+            stats = process_video(estimator, path, outputs, progress=not quiet, source_name=str(source),
+                                  on_result=frames.append if checks.expect.any else None, **chosen.video_options())
+        except (MovenetError, OSError) as exc:
+            error = MovenetError(describe(exc, source), exit_code=getattr(exc, "exit_code", EXIT_FAILED))
+            checks.record(str(source), error=error.format_message())
+            checks.write()
+            raise error from exc
+    _finish(source, stats, outputs, frames, checks, quiet)
+
+
+def _finish(source, stats, outputs, frames, checks, quiet) -> None:
     if not stats.complete:
         warn(incomplete(source, stats.problem))
-        sys.exit(EXIT_FAILED)
+        checks.record(str(source), error=incomplete(source, stats.problem), seconds=stats.seconds)
+    else:
+        missed = checks.record(str(source), frames=frames, seconds=stats.seconds)
+        if missed:
+            expectation_missed(missed)
+    checks.write()
     if not quiet:
         note(f"{source}: {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps) -> "
              + ", ".join(map(str, outputs.paths())))
+    sys.exit(checks.exit_code())

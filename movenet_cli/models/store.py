@@ -59,6 +59,11 @@ def cache_dir() -> Path:
     return Path(base) / "movenet"
 
 
+def offline() -> bool:
+    """``MOVENET_OFFLINE=1``: never touch the network; a model not in the cache is an error."""
+    return os.environ.get("MOVENET_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -152,6 +157,12 @@ class ModelStore:
             if local:
                 model_sources.install_tfjs(self, self.root / "tfjs", local, source=model_sources.local_source(self, local[0]))
                 todo = [n for n in todo if n not in local]
+            if todo and offline():
+                raise ModelStoreError(
+                    f"model(s) {', '.join(todo)} not in the cache {self.root}, and MOVENET_OFFLINE=1 forbids fetching; "
+                    "run `movenet models fetch` where the network is reachable (or `movenet models import PATH`), "
+                    "and keep MOVENET_HOME between runs"
+                )
             for source in self.sources:
                 if not todo:
                     break

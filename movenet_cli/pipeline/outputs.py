@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 
 from ..errors import OutputExistsError, UsageError
 from ..media.formats import IMAGE_EXTENSIONS, image_extension
+from ..render.jsonl import STDOUT, JsonlSink, is_stream_path
 from ..render.sinks import CsvSink, JsonSink
 from ..util.fs import Publication, temp_path_for
 
@@ -30,9 +31,12 @@ class Outputs:
     json: Path | None = None
     csv: Path | None = None
     plot: Path | None = None  # video only: PNG summary of the run (movenet_cli.render.plot)
+    jsonl: Path | str | None = None  # JSON Lines, one line per frame as it comes; "-" for stdout
 
     def paths(self) -> list[Path]:
-        return [p for p in (self.media, self.json, self.csv, self.plot) if p is not None]
+        """The files to check and publish (a JSON Lines stream to stdout, a FIFO or a device is none)."""
+        jsonl = None if self.jsonl is None or self.jsonl == STDOUT or is_stream_path(Path(self.jsonl)) else self.jsonl
+        return [p for p in (self.media, self.json, self.csv, self.plot, jsonl) if p is not None]
 
 
 def _beside(target: Path, ext: str) -> Path:
@@ -150,7 +154,8 @@ class OutputSet:
         publication = Publication()
         try:
             for part in self.parts:
-                publication.add(part.finish(), part.path)
+                if part.path is not None:  # a stream (path None) ends once the files are in place
+                    publication.add(part.finish(), part.path)
             for path, write in self._files:
                 tmp = temp_path_for(path)
                 publication.add(tmp, path)
@@ -160,6 +165,9 @@ class OutputSet:
             publication.discard()
             raise
         publication.publish()
+        for part in self.parts:
+            if part.path is None:
+                part.finish()
 
     def _abort(self) -> None:
         for part in self.parts:
@@ -167,12 +175,14 @@ class OutputSet:
 
 
 def open_sinks(outs: OutputSet, outputs: Outputs, source: dict, model: dict) -> list:
-    """The JSON and CSV sinks the outputs ask for, published with ``outs``."""
+    """The JSON, CSV and JSON Lines sinks the outputs ask for, published with ``outs``."""
     sinks = []
     if outputs.json is not None:
         sinks.append(outs.add(JsonSink(outputs.json, source=source, model=model)))
     if outputs.csv is not None:
         sinks.append(outs.add(CsvSink(outputs.csv)))
+    if outputs.jsonl is not None:
+        sinks.append(outs.add(JsonlSink(outputs.jsonl, source, model)))
     return sinks
 
 

@@ -34,6 +34,7 @@ from ..errors import MediaError
 from ..media import VideoInfo, VideoWriter, iter_frames, probe_video
 from ..pose.letterbox import letterbox_samples
 from ..render.draw import draw_poses
+from ..render.jsonl import JsonlSink
 from ..render.plot import RunSummary
 from ..render.sinks import JsonSink
 from ..settings import VideoQuality
@@ -176,12 +177,13 @@ def process_video(
     progress: bool = True,
     on_result: Callable[[FrameResult], None] | None = None,
     quality: VideoQuality | None = None,
+    source_name: str | None = None,
 ) -> RunStats:
     """Run the estimator over a video, writing the annotated MP4, JSON and CSV (and plot).
 
     ``quality`` sets tracking, smoothing and crop following (default: all on, see
-    :class:`~movenet_cli.settings.VideoQuality`; ``VideoQuality.off()`` for none).
-    """
+    :class:`~movenet_cli.settings.VideoQuality`; ``VideoQuality.off()`` for none). ``source_name``:
+    what the results call the input (default ``path``; ``-`` for stdin)."""
     path = Path(path)
     check_input(path)
     settings.check_frame_range(start, end, every)
@@ -206,7 +208,7 @@ def process_video(
     started = time.perf_counter()
     try:
         with OutputSet() as outs:
-            source = source_info(path, info.width, info.height, info.fps, info.rotation, video=info)
+            source = source_info(source_name or path, info.width, info.height, info.fps, info.rotation, video=info)
             sinks = open_sinks(outs, outputs, source, dict(model_info(estimator, (box.in_h, box.in_w)), **process.info()))
             writer = _open_writer(outs, outputs, info, path, start, end, every, preset, crf)
             _run_stages(run, sinks, writer, dict(start=start, end=end, every=every), grid, found)
@@ -215,7 +217,7 @@ def process_video(
             if summary is not None:
                 outs.add_file(outputs.plot, summary.save)
             for sink in sinks:
-                if isinstance(sink, JsonSink) and run.problems:
+                if isinstance(sink, (JsonSink, JsonlSink)) and run.problems:
                     sink.complete = False
     finally:
         if bar is not None:

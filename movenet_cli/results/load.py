@@ -100,15 +100,19 @@ def parse_result(data: Any, path: str | os.PathLike = "<result>") -> ResultDoc:
     return ResultDoc(path, schema, data.get("complete", True) is True, data["source"], data["model"], frames)
 
 
-def load_result(path: str | os.PathLike) -> ResultDoc:
-    """Read and check a ``movenet/1`` JSON file."""
+def read_json(path: str | os.PathLike) -> Any:
+    """A JSON file's data; :class:`ResultError` names the file and what is wrong with it."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ResultError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ResultError(f"{path}: cannot be read ({exc})") from None
     except json.JSONDecodeError as exc:
         raise ResultError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
-    return parse_result(data, path)
+
+
+def load_result(path: str | os.PathLike) -> ResultDoc:
+    """Read and check a ``movenet/1`` JSON file."""
+    return parse_result(read_json(path), path)

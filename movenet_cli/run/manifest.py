@@ -25,13 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..results.names import MANIFEST_NAME, MANIFEST_SCHEMA
 from ..settings import RunSettings
 from ..util.fs import write_json_atomic
 from .job import FileRecord
 
-MANIFEST_NAME = "movenet-run.json"
 LOCK_NAME = ".movenet-run.lock"  # held by the run writing the folder
-MANIFEST_SCHEMA = "movenet-run/1"
 STATUSES = ("done", "failed", "skipped", "pending")
 
 

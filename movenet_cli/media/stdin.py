@@ -1,0 +1,49 @@
+"""A video piped in on stdin (``movenet video -``), spooled to a temporary file first.
+
+Why a file and not the pipe itself: the probe reads the container in a child process,
+the decoder reads it again in ffmpeg, and the audio copy reads it a third time; a pipe
+can be read once. MP4s written without ``+faststart`` keep their index at the end, which a
+pipe only delivers last. With the bytes on disk every step sees exactly what a file would
+give, so ``cat in.mp4 | movenet video -`` gives the keypoints ``movenet video in.mp4`` gives,
+audio included. The cost: processing starts once the pipe is closed, and the video takes
+its size in the temporary folder (``TMPDIR``) until the command ends.
+
+Example::
+
+    with spooled_stdin() as path:
+        process_video(estimator, path, outputs, source_name="-")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator
+
+from ..errors import MediaError, UsageError
+
+STDIN = "-"
+_CHUNK = 1 << 20
+
+
+@contextlib.contextmanager
+def spooled_stdin(stream: IO[bytes] | None = None) -> Iterator[Path]:
+    """The bytes of ``stream`` (stdin) in a temporary file, removed when the block ends."""
+    stream = stream if stream is not None else sys.stdin.buffer
+    if hasattr(stream, "isatty") and stream.isatty():
+        raise UsageError("-: stdin is a terminal; pipe a video in (e.g. `cat in.mp4 | movenet video - ...`)")
+    fd, name = tempfile.mkstemp(prefix="movenet-stdin-", suffix=".video")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(stream, out, _CHUNK)
+            size = out.tell()
+        if size == 0:
+            raise MediaError("-: stdin held no data; pipe a video in (e.g. `cat in.mp4 | movenet video - ...`)")
+        yield Path(name)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(name)

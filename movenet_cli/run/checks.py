@@ -1,0 +1,90 @@
+"""What a CI job asks of a run: expectations on each input's results (``--expect-*``) and a JUnit
+report (``--junit``), one testcase per input.
+
+An input that failed is an ``error`` testcase; one whose results miss an expectation a
+``failure`` (its outputs are written all the same); the command then exits 1 if any
+input failed, else 3 (:data:`~movenet_cli.errors.EXIT_EXPECTATION`) if any missed an
+expectation.
+
+Example::
+
+    checks = RunChecks(parse_expectations(people="1:2"), junit=Path("junit.xml"), suite="movenet video")
+    line = checks.record("clip.mp4", frames=results)          # None, or the line to print
+    checks.record("bad.mp4", error="bad.mp4: not a video file")
+    checks.write()
+    exit_code = checks.exit_code()
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from ..errors import EXIT_EXPECTATION, EXIT_FAILED, EXIT_OK
+from ..results import load_result
+from ..results.expect import Expectations, check_expectations
+from ..results.junit import JUnitCase, JUnitSuite, case_for_input, suite_from_manifest, write_junit
+from ..results.load import read_json
+from ..types import FrameResult
+from .folder import FolderRun
+
+
+@dataclass
+class RunChecks:
+    """The expectations of one command and the testcases of its inputs, in the order recorded."""
+
+    expect: Expectations = field(default_factory=Expectations)
+    junit: Path | None = None
+    suite: str = "movenet"
+    cases: list[JUnitCase] = field(default_factory=list)
+    _lap: float = field(default_factory=time.perf_counter)
+
+    @property
+    def active(self) -> bool:
+        return self.expect.any or self.junit is not None
+
+    def lap(self) -> float:
+        """Seconds since the last record (or since these checks were made)."""
+        now = time.perf_counter()
+        seconds, self._lap = now - self._lap, now
+        return seconds
+
+    def record(self, name: str, *, frames: Iterable[FrameResult] | None = None, error: str | None = None,
+               seconds: float | None = None) -> str | None:
+        """One input's outcome; returns the line to print when it missed an expectation."""
+        seconds = self.lap() if seconds is None else seconds
+        report = check_expectations(list(frames), self.expect) if frames is not None and not error else None
+        violations = report.violations if report is not None else []
+        self.cases.append(case_for_input(name, seconds, error=error, violations=violations, classname=self.suite))
+        return report.line(name) if violations else None
+
+    def exit_code(self) -> int:
+        if any(case.outcome == "error" for case in self.cases):
+            return EXIT_FAILED
+        return EXIT_EXPECTATION if any(case.outcome == "failure" for case in self.cases) else EXIT_OK
+
+    def write(self, suites: list[JUnitSuite] | None = None) -> None:
+        """Write the JUnit report, if one was asked for."""
+        if self.junit is not None:
+            write_junit(self.junit, suites or [JUnitSuite(self.suite, self.cases)])
+
+
+def check_folder_run(run: FolderRun, checks: RunChecks) -> list[str]:
+    """Check every processed input of a folder run against the expectations (from its written JSON) and
+    write the JUnit report from the run's manifest; returns the lines for the inputs that missed."""
+    manifest = read_json(run.manifest_path)
+    violations: dict[str, list[str]] = {}
+    lines = []
+    for entry, record in zip(manifest.get("files", []), run.records):
+        if record.status not in ("done", "skipped") or record.outputs.json is None or not checks.expect.any:
+            continue
+        report = check_expectations(load_result(record.outputs.json), checks.expect)
+        if not report.ok:
+            violations[str(entry["input"])] = report.violations
+            lines.append(report.line(str(entry["input"])))
+    suite = suite_from_manifest(manifest, violations, name=checks.suite)
+    checks.cases = suite.cases
+    checks.write([suite])
+    return lines
