@@ -52,6 +52,18 @@ ENGINE = "local"
 BATCH_SIZE_MAX = 64
 
 
+# -- analysis (offline filters, angles, exports) --------------------------------
+FILTERS = ("butterworth", "savgol", "one-euro", "none")
+BUTTERWORTH_CUTOFF_HZ = 6.0  # Sports2D's defaults: 4th-order zero-phase Butterworth at 6 Hz
+BUTTERWORTH_ORDER = 4
+SAVGOL_WINDOW = 9  # frames
+SAVGOL_POLY = 2
+# Frames. Sports2D's help text gives 10 for interp_gap_smaller_than (its config ships 100);
+# 10 frames is a third of a second at 30 fps, as long as a guess across a gap should run.
+MAX_GAP = 10
+EXPORT_FORMATS = ("openpose", "coco", "trc")
+
+
 @dataclass(frozen=True)
 class OneEuroParams:
     """One-Euro filter settings; speeds are in frame sizes per second, cut-offs in Hz.
