@@ -130,17 +130,31 @@ def openpose_frame(frame: FrameResult, threshold: float = settings.THRESHOLD) ->
     return {"version": 1.3, "people": people}
 
 
-def write_openpose(doc: ResultDoc, folder: str | os.PathLike, *, threshold: float = settings.THRESHOLD) -> Export:
-    """One ``<stem>_<frame:012d>_keypoints.json`` per frame into ``folder``."""
-    out, stem = _folder(folder), _stem(doc)
+Files = list  # of (path, text): what an export writes, made before anything is written
+
+
+def render_openpose(doc: ResultDoc, folder: str | os.PathLike, *, threshold: float = settings.THRESHOLD) -> tuple[Export, Files]:
+    """The files of :func:`write_openpose`, not yet written."""
+    out, stem = Path(folder), _stem(doc)
     export = Export("openpose", notes=[
         "OpenPose's layout has no person box, person score or frame time; they stay in the movenet/1 JSON",
         f"Neck is the midpoint of the shoulders (score: their mean) when both score at least {threshold:g}, else 0,0,0",
     ])
-    for frame in doc.frames:
-        path = out / f"{stem}_{frame.index:012d}_keypoints.json"
-        _write_text(path, json.dumps(openpose_frame(frame, threshold)))
-        export.paths.append(path)
+    files = [(out / f"{stem}_{frame.index:012d}_keypoints.json", json.dumps(openpose_frame(frame, threshold)))
+             for frame in doc.frames]
+    export.paths = [path for path, _ in files]
+    return export, files
+
+
+def write_openpose(doc: ResultDoc, folder: str | os.PathLike, *, threshold: float = settings.THRESHOLD) -> Export:
+    """One ``<stem>_<frame:012d>_keypoints.json`` per frame into ``folder``."""
+    return _write_all(folder, *render_openpose(doc, folder, threshold=threshold))
+
+
+def _write_all(folder: str | os.PathLike, export: Export, files: Files) -> Export:
+    _folder(folder)
+    for path, text in files:
+        _write_text(path, text)
     return export
 
 
@@ -185,17 +199,22 @@ def coco_results(docs: Iterable[ResultDoc], image_id: ImageId = frame_image_id, 
     return results
 
 
+def render_coco(
+    docs: ResultDoc | Iterable[ResultDoc], path: str | os.PathLike, *, image_id: ImageId = frame_image_id, category_id: int = 1
+) -> tuple[Export, Files]:
+    """The file of :func:`write_coco`, not yet written."""
+    docs = [docs] if isinstance(docs, ResultDoc) else list(docs)
+    path = Path(path)
+    notes = ["COCO results have no track id, box or time; image_id is " + (
+        "the frame's source index" if image_id is frame_image_id else "looked up by file name")]
+    return Export("coco", [path], notes), [(path, json.dumps(coco_results(docs, image_id, category_id)))]
+
+
 def write_coco(
     docs: ResultDoc | Iterable[ResultDoc], path: str | os.PathLike, *, image_id: ImageId = frame_image_id, category_id: int = 1
 ) -> Export:
     """Write the COCO results of ``docs`` (one document or several) to ``path``."""
-    docs = [docs] if isinstance(docs, ResultDoc) else list(docs)
-    path = Path(path)
-    _folder(path.parent)
-    _write_text(path, json.dumps(coco_results(docs, image_id, category_id)))
-    notes = ["COCO results have no track id, box or time; image_id is " + (
-        "the frame's source index" if image_id is frame_image_id else "looked up by file name")]
-    return Export("coco", [path], notes)
+    return _write_all(Path(path).parent, *render_coco(docs, path, image_id=image_id, category_id=category_id))
 
 
 # -- TRC -----------------------------------------------------------------------------
@@ -300,6 +319,31 @@ def _scaling(doc: ResultDoc, tracks, height_m: float | None, scale_person: int |
     return "m", transform, note
 
 
+def render_trc(
+    doc: ResultDoc, folder: str | os.PathLike, *, height_m: float | None = None, scale_person: int | None = None,
+    threshold: float = settings.THRESHOLD,
+) -> tuple[Export, Files]:
+    """The files of :func:`write_trc`, not yet written."""
+    tracks = _tracks(doc.frames)
+    if not tracks:
+        raise ExportError(f"{doc.path}: nobody was found, so there is no TRC to write")
+    units, transform, note = _scaling(doc, tracks, height_m, scale_person, threshold)
+    out, stem = Path(folder), _stem(doc)
+    rate = _rate(doc.frames, float(doc.source.get("fps") or 0) or None)
+    export = Export("trc", notes=[
+        f"coordinates in {note}; Z is 0",
+        f"keypoints below {threshold:g}, and frames without the person, are blank cells",
+        "TRC has no keypoint scores, person boxes or person scores; they stay in the movenet/1 JSON",
+    ])
+    files = []
+    for pid, track in tracks.items():
+        path = out / f"{stem}_id{pid}_{units}.trc"
+        files.append((path, trc_text(path.name, doc.frames, track, rate=rate, units=units, transform=transform,
+                                     threshold=threshold)))
+    export.paths = [path for path, _ in files]
+    return export, files
+
+
 def write_trc(
     doc: ResultDoc, folder: str | os.PathLike, *, height_m: float | None = None, scale_person: int | None = None,
     threshold: float = settings.THRESHOLD,
@@ -309,23 +353,10 @@ def write_trc(
     The scale comes from ``scale_person`` (default: the person seen in most frames)
     and applies to everyone, as in Sports2D, which scales from its first person.
     """
-    tracks = _tracks(doc.frames)
-    if not tracks:
-        raise ExportError(f"{doc.path}: nobody was found, so there is no TRC to write")
-    units, transform, note = _scaling(doc, tracks, height_m, scale_person, threshold)
-    out, stem = _folder(folder), _stem(doc)
-    rate = _rate(doc.frames, float(doc.source.get("fps") or 0) or None)
-    export = Export("trc", notes=[
-        f"coordinates in {note}; Z is 0",
-        f"keypoints below {threshold:g}, and frames without the person, are blank cells",
-        "TRC has no keypoint scores, person boxes or person scores; they stay in the movenet/1 JSON",
-    ])
-    for pid, track in tracks.items():
-        path = out / f"{stem}_id{pid}_{units}.trc"
-        _write_text(path, trc_text(path.name, doc.frames, track, rate=rate, units=units, transform=transform, threshold=threshold))
-        export.paths.append(path)
-    return export
+    return _write_all(folder, *render_trc(doc, folder, height_m=height_m, scale_person=scale_person,
+                                          threshold=threshold))
 
 
 WRITERS = {"openpose": write_openpose, "coco": write_coco, "trc": write_trc}
-FORMATS = tuple(WRITERS)
+RENDERERS = {"openpose": render_openpose, "coco": render_coco, "trc": render_trc}
+FORMATS = settings.EXPORT_FORMATS

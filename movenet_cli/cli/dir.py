@@ -12,7 +12,7 @@ from ..errors import EXIT_FAILED, describe
 from ..run import run_folder
 from ..util.progress import write_line
 from .console import FINISHED, debugging, handle_errors, note
-from .options import pose_options, quality_options, run_settings, video_options
+from .options import analysis_options, filter_options, pose_options, quality_options, run_settings, video_options
 
 
 def _reporter(quiet: bool, finished: list):
@@ -52,6 +52,8 @@ def _reporter(quiet: bool, finished: list):
               "their content. Repeatable.")
 @click.option("--exclude", multiple=True, metavar="PATTERN",
               help="Leave out files whose name or relative path matches (e.g. 'raw/*'). Repeatable.")
+@analysis_options
+@filter_options
 @video_options
 @quality_options
 @pose_options

@@ -9,11 +9,12 @@ import click
 
 from ..errors import EXIT_FAILED, describe
 from ..media import IMAGE_EXTENSIONS
+from ..pipeline.analysis import with_analysis
 from ..pipeline import check_outputs, check_unique, image_outputs, process_images
 from ..pose import PoseEstimator
 from ..util.preflight import check_input, prepare_output_dirs
 from .console import debugging, fail, handle_errors, note
-from .options import pose_options, run_settings
+from .options import analysis_options, pose_options, run_settings
 
 
 @click.command()
@@ -22,6 +23,7 @@ from .options import pose_options, run_settings
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
               help="Annotated image path (one input), or a folder (several inputs, or a path without an image extension).")
 @click.option("--csv", "write_csv", is_flag=True, help="Also write a CSV beside each JSON.")
+@analysis_options
 @pose_options
 @handle_errors
 def image(images, output, write_csv, overwrite, quiet, **params):
@@ -30,7 +32,8 @@ def image(images, output, write_csv, overwrite, quiet, **params):
     for path in images:
         check_input(path)
     single = len(images) == 1 and output.suffix.lower() in IMAGE_EXTENSIONS
-    plans = [(path, image_outputs(path, output, single=single, csv=write_csv)) for path in images]
+    plans = [(path, with_analysis(image_outputs(path, output, single=single, csv=write_csv), settings.analysis))
+             for path in images]
     for path, outputs in plans:
         check_outputs(images, outputs, overwrite=overwrite)
     check_unique(plans)
@@ -47,5 +50,5 @@ def image(images, output, write_csv, overwrite, quiet, **params):
             raise exc
         fail(describe(exc, path))
 
-    if process_images(estimator, plans, on_done=done, on_error=error):
+    if process_images(estimator, plans, on_done=done, on_error=error, analysis=settings.analysis):
         sys.exit(EXIT_FAILED)

@@ -8,12 +8,14 @@ from pathlib import Path
 import click
 
 from ..errors import EXIT_FAILED, MovenetError, describe
+from ..pipeline.analysis import with_analysis
 from ..pipeline import Outputs, check_outputs, process_video
 from ..pose import PoseEstimator
 from ..util.preflight import check_input, prepare_output_dirs
 from ..util.system import default_threads
 from .console import handle_errors, incomplete, note, warn
-from .options import pose_options, quality_options, run_settings, runner_options, video_options
+from .options import (analysis_options, filter_options, pose_options, quality_options, run_settings, runner_options,
+                      video_options)
 
 
 def _outputs(output, json_path, csv_path, no_video, plot_path) -> Outputs:
@@ -34,6 +36,8 @@ def _outputs(output, json_path, csv_path, no_video, plot_path) -> Outputs:
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), help="Write the CSV here instead.")
 @click.option("--no-video", is_flag=True, help="Write only the keypoint data, no annotated video.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), help="Also write a PNG summary of the run here.")
+@analysis_options
+@filter_options
 @video_options
 @runner_options
 @quality_options
@@ -46,7 +50,7 @@ def video(source, output, json_path, csv_path, no_video, plot_path, threads, bat
     models follow the person with a crop.
     """
     settings = run_settings(params)
-    outputs = _outputs(output, json_path, csv_path, no_video, plot_path)
+    outputs = with_analysis(_outputs(output, json_path, csv_path, no_video, plot_path), settings.analysis)
     check_input(source)
     check_outputs([source], outputs, overwrite=overwrite)
     prepare_output_dirs(outputs.paths())
@@ -62,4 +66,4 @@ def video(source, output, json_path, csv_path, no_video, plot_path, threads, bat
         sys.exit(EXIT_FAILED)
     if not quiet:
         note(f"{source}: {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps) -> "
-             + ", ".join(map(str, outputs.paths())))
+             + ", ".join(map(str, outputs.paths() + outputs.folders())))

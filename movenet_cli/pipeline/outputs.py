@@ -30,9 +30,17 @@ class Outputs:
     json: Path | None = None
     csv: Path | None = None
     plot: Path | None = None  # video only: PNG summary of the run (movenet_cli.render.plot)
+    angles: Path | None = None  # *.angles.csv (movenet_cli.pipeline.analysis)
+    coco: Path | None = None  # COCO keypoint results
+    openpose: Path | None = None  # folder: one OpenPose JSON per frame
+    trc: Path | None = None  # folder: one TRC per tracked person
 
     def paths(self) -> list[Path]:
-        return [p for p in (self.media, self.json, self.csv, self.plot) if p is not None]
+        """The files; :meth:`folders` are the export folders."""
+        return [p for p in (self.media, self.json, self.csv, self.plot, self.angles, self.coco) if p is not None]
+
+    def folders(self) -> list[Path]:
+        return [p for p in (self.openpose, self.trc) if p is not None]
 
 
 def _beside(target: Path, ext: str) -> Path:
@@ -99,6 +107,11 @@ def check_outputs(inputs: Iterable[Path], outputs: Outputs, *, overwrite: bool) 
             raise OutputExistsError(f"{path}: is a directory")
         if (path.exists() or path.is_symlink()) and not overwrite:
             raise OutputExistsError(f"{path}: already exists; pass --overwrite to replace it")
+    for folder in outputs.folders():
+        if (folder.exists() or folder.is_symlink()) and not folder.is_dir():
+            raise OutputExistsError(f"{folder}: exists and is not a folder")
+        if folder.is_dir() and any(folder.iterdir()) and not overwrite:
+            raise OutputExistsError(f"{folder}: already holds files; pass --overwrite to write into it")
 
 
 def model_info(estimator, input_shape: tuple[int, int]) -> dict[str, Any]:
