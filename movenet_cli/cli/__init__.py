@@ -10,8 +10,10 @@ import click
 
 from .. import __version__
 from ..util.system import sigterm_as_interrupt
+from .angles import angles
 from .dir import dir_
 from .eval import eval_
+from .export import export
 from .image import image
 from .models import models
 from .video import video
@@ -29,7 +31,7 @@ def cli(debug: bool) -> None:
     sigterm_as_interrupt()
 
 
-for command in (image, video, dir_, eval_, models):
+for command in (image, video, dir_, eval_, models, angles, export):
     cli.add_command(command)
 
 

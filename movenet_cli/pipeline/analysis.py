@@ -28,15 +28,18 @@ from typing import Any
 import numpy as np
 
 from ..analysis.angles import angles_csv_header, angles_csv_rows, angles_model_block, pose_angles
-from ..analysis.exports import RENDERERS
+from ..analysis.exports import RENDERERS, write_coco, write_openpose, write_trc
 from ..analysis.filters import filter_frames, parse_filter
+from ..analysis.plot import save_angle_plot
+from .. import settings
 from ..render.sinks import SCHEMA, JsonSink, frame_to_dict
 from ..results.load import ResultDoc
 from ..settings import AnalysisSettings, VideoQuality
 from ..types import FrameResult, Pose
+from ..util.fs import atomic_path
 from .outputs import Outputs, OutputSet, open_sinks
 
-__all__ = ["filtered", "publish_analysis", "rounded", "wanted", "with_analysis"]
+__all__ = ["export_result", "filtered", "publish_analysis", "result_angles", "rounded", "wanted", "with_analysis"]
 
 # Where each extra output goes, after the name the JSON (or CSV) takes without its extension.
 _SUFFIX = {"angles": ".angles.csv", "coco": ".coco.json", "openpose": ".openpose", "trc": ".trc"}
@@ -145,3 +148,47 @@ def publish_analysis(outs: OutputSet, outputs: Outputs, frames: list[FrameResult
         doc = ResultDoc(path, SCHEMA, complete, dict(source, frame_count=len(frames)), model, frames)
         _add_exports(outs, outputs, doc, analysis, threshold)
     return frames
+
+
+# -- from an existing result ---------------------------------------------------------
+
+
+def result_threshold(doc: ResultDoc) -> float:
+    """The keypoint threshold the result was made with (the default when it does not say)."""
+    value = doc.model.get("threshold")
+    return float(value) if isinstance(value, (int, float)) else settings.THRESHOLD
+
+
+def result_angles(doc: ResultDoc, path: Path, analysis: AnalysisSettings, *, plot: Path | None = None,
+                  angle: str = "right_knee", person: int | None = None) -> dict[str, Any]:
+    """``movenet angles``: the angles of a ``movenet/1`` result into ``path`` (CSV), after the
+    offline filter ``analysis`` asks for; with ``plot``, one angle raw against filtered."""
+    threshold = result_threshold(doc)
+    frames, info = filtered(doc.frames, analysis, threshold)
+    rows = angles_csv_rows(frames, threshold=threshold)
+    with atomic_path(path) as tmp:
+        _write_csv(rows, angles_csv_header())(tmp)
+    done = {"rows": len(rows), "filter": info}
+    if plot is not None:
+        raw = [rounded(f) for f in doc.frames]
+        with atomic_path(plot) as tmp:
+            done["person"] = save_angle_plot(tmp, raw, frames if info else None, angle, person_id=person,
+                                             threshold=threshold, label=f"{(info or {}).get('type', '')} filtered")
+    return done
+
+
+def export_result(doc: ResultDoc, outputs: Outputs, analysis: AnalysisSettings) -> list:
+    """``movenet export``: the exports ``analysis.formats`` of a ``movenet/1`` result, to the paths in
+    ``outputs`` (see :func:`with_analysis`), after the offline filter ``analysis`` asks for."""
+    threshold = result_threshold(doc)
+    frames, info = filtered(doc.frames, analysis, threshold)
+    doc = replace(doc, frames=frames, model=dict(doc.model, filter=info) if info else doc.model)
+    done = []
+    for name in analysis.formats:
+        if name == "coco":
+            done.append(write_coco(doc, outputs.coco))
+        elif name == "openpose":
+            done.append(write_openpose(doc, outputs.openpose, threshold=threshold))
+        else:
+            done.append(write_trc(doc, outputs.trc, height_m=analysis.height, threshold=threshold))
+    return done
