@@ -63,6 +63,18 @@ COMPARE_SHOWN = 10  # `compare`: differences listed in the summary (all of them 
 URL_TIMEOUT_S = 15.0  # http(s)/rtsp inputs: seconds to wait for the server before giving up
 
 
+# -- analysis (offline filters, angles, exports) --------------------------------
+FILTERS = ("butterworth", "savgol", "one-euro", "none")
+BUTTERWORTH_CUTOFF_HZ = 6.0  # Sports2D's defaults: 4th-order zero-phase Butterworth at 6 Hz
+BUTTERWORTH_ORDER = 4
+SAVGOL_WINDOW = 9  # frames
+SAVGOL_POLY = 2
+# Frames. Sports2D's help text gives 10 for interp_gap_smaller_than (its config ships 100);
+# 10 frames is a third of a second at 30 fps, as long as a guess across a gap should run.
+MAX_GAP = 10
+EXPORT_FORMATS = ("openpose", "coco", "trc")
+
+
 @dataclass(frozen=True)
 class OneEuroParams:
     """One-Euro filter settings; speeds are in frame sizes per second, cut-offs in Hz.
@@ -121,6 +133,41 @@ class VideoQuality:
             raise UsageError(f"min_similarity must be between 0 and 1, got {self.min_similarity}")
 
 
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """What is made from an input's poses before its outputs are published.
+
+    ``filter`` is ``butterworth[:CUTOFF_HZ[:ORDER]]`` or ``savgol[:WINDOW[:POLY]]`` (an offline,
+    zero-phase filter over whole tracks: it replaces the One-Euro smoothing), ``one-euro``
+    (the default) or ``none``; ``max_gap`` is in frames. ``formats`` are exports
+    (:data:`EXPORT_FORMATS`); ``height`` (metres) puts the TRC export in metres.
+    """
+
+    angles: bool = False
+    formats: tuple[str, ...] = ()
+    height: float | None = None
+    filter: str | None = None
+    max_gap: int = MAX_GAP
+
+    @property
+    def offline(self) -> bool:
+        """Whether an offline filter is asked for (the whole track must be known)."""
+        return (self.filter or "").split(":")[0].strip().lower() in ("butterworth", "butter", "savgol")
+
+    @property
+    def active(self) -> bool:
+        """Whether there is anything to do after the poses are found."""
+        return self.angles or bool(self.formats) or self.offline
+
+    def check(self) -> None:
+        unknown = [f for f in self.formats if f not in EXPORT_FORMATS]
+        if unknown:
+            raise UsageError(f"unknown format {unknown[0]!r}; choose from {', '.join(EXPORT_FORMATS)}")
+        if self.height is not None and not (math.isfinite(self.height) and self.height > 0):
+            raise UsageError(f"height must be a positive number of metres, got {self.height}")
+        if self.max_gap < 1:
+            raise UsageError(f"max_gap must be at least 1 frame, got {self.max_gap}")
+
 def check_pose_options(model: str, backend: str, threshold: float, min_pose_score: float, input_size: int,
                        refine: str | None, accuracy: str = ACCURACY) -> None:
     """Raise :class:`UsageError` for pose settings that cannot work."""
@@ -176,6 +223,7 @@ class RunSettings:
     preset: str = PRESET
     crf: int = CRF
     quality: VideoQuality = field(default_factory=VideoQuality)
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
 
     def check(self) -> "RunSettings":
         """Raise :class:`UsageError` when the settings cannot work together; return self."""
@@ -187,11 +235,15 @@ class RunSettings:
         if not CRF_RANGE[0] <= self.crf <= CRF_RANGE[1]:
             raise UsageError(f"crf must be from {CRF_RANGE[0]} to {CRF_RANGE[1]}, got {self.crf}")
         self.quality.check()
+        self.analysis.check()
+        if self.analysis.offline and self.quality.tracker is None and MODELS[self.model].multipose:
+            raise UsageError("an offline filter follows each person's track; it needs a tracker (not --tracker none)")
         return self
 
     def video_options(self) -> dict:
         return dict(
-            start=self.start, end=self.end, every=self.every, preset=self.preset, crf=self.crf, quality=self.quality
+            start=self.start, end=self.end, every=self.every, preset=self.preset, crf=self.crf, quality=self.quality,
+            analysis=self.analysis,
         )
 
     def as_dict(self) -> dict:

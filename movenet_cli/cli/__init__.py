@@ -11,8 +11,10 @@ import click
 from .. import __version__
 from ..util.system import sigterm_as_interrupt
 from .compare import compare
+from .angles import angles
 from .dir import dir_
 from .eval import eval_
+from .export import export
 from .image import image
 from .models import models
 from .video import video
@@ -30,7 +32,7 @@ def cli(debug: bool) -> None:
     sigterm_as_interrupt()
 
 
-for command in (image, video, dir_, eval_, models, compare):
+for command in (image, video, dir_, eval_, models, compare, angles, export):
     cli.add_command(command)
 
 

@@ -13,7 +13,8 @@ from ..run import run_folder
 from ..run.checks import check_folder_run
 from ..util.progress import write_line
 from .console import FINISHED, debugging, expectation_missed, handle_errors, note
-from .options import accuracy_option, check_options, pose_options, quality_options, run_checks, run_settings, video_options
+from .options import (accuracy_option, analysis_options, check_options, filter_options, pose_options, quality_options,
+                      run_checks, run_settings, video_options)
 
 
 def _reporter(quiet: bool, finished: list):
@@ -53,6 +54,8 @@ def _reporter(quiet: bool, finished: list):
               "their content. Repeatable.")
 @click.option("--exclude", multiple=True, metavar="PATTERN",
               help="Leave out files whose name or relative path matches (e.g. 'raw/*'). Repeatable.")
+@analysis_options
+@filter_options
 @video_options
 @quality_options
 @check_options

@@ -10,11 +10,12 @@ import click
 from .. import settings
 from ..errors import describe
 from ..media import IMAGE_EXTENSIONS
+from ..pipeline.analysis import with_analysis
 from ..pipeline import check_outputs, check_unique, image_outputs, process_images
 from ..pose import PoseEstimator
 from ..util.preflight import check_input, prepare_output_dirs
 from .console import debugging, expectation_missed, fail, handle_errors, note
-from .options import accuracy_option, check_options, pose_options, run_checks, run_settings
+from .options import accuracy_option, analysis_options, check_options, pose_options, run_checks, run_settings
 
 
 @click.command()
@@ -24,6 +25,7 @@ from .options import accuracy_option, check_options, pose_options, run_checks, r
               help="Annotated image path (one input), or a folder (several inputs, or a path without an image extension).")
 @click.option("--csv", "write_csv", is_flag=True, help="Also write a CSV beside each JSON.")
 @check_options
+@analysis_options
 @pose_options
 @accuracy_option(settings.ACCURACY_IMAGE)
 @handle_errors
@@ -34,7 +36,8 @@ def image(images, output, write_csv, overwrite, quiet, **params):
     for path in images:
         check_input(path)
     single = len(images) == 1 and output.suffix.lower() in IMAGE_EXTENSIONS
-    plans = [(path, image_outputs(path, output, single=single, csv=write_csv)) for path in images]
+    plans = [(path, with_analysis(image_outputs(path, output, single=single, csv=write_csv), settings.analysis))
+             for path in images]
     for path, outputs in plans:
         check_outputs(images, outputs, overwrite=overwrite)
     check_unique(plans)
@@ -56,6 +59,6 @@ def image(images, output, write_csv, overwrite, quiet, **params):
         fail(describe(exc, path))
 
     checks.lap()
-    process_images(estimator, plans, on_done=done, on_error=error)
+    process_images(estimator, plans, on_done=done, on_error=error, analysis=chosen.analysis)
     checks.write()
     sys.exit(checks.exit_code())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from dataclasses import replace
 
 import click
 
@@ -15,6 +16,9 @@ from .. import settings
 from ..results.expect import parse_expectations
 from ..run.checks import RunChecks
 from ..settings import RunSettings, VideoQuality
+from ..analysis.filters import parse_filter
+from ..errors import MovenetError
+from ..settings import AnalysisSettings, RunSettings, VideoQuality
 from ..types import MODEL_NAMES
 
 
@@ -154,7 +158,10 @@ def run_settings(params: dict) -> RunSettings:
 
     A combination that cannot work is a usage error, reported by Click (exit 2)."""
     quality = video_quality(params) if "tracker" in params else VideoQuality()
-    run = RunSettings(**take(params, POSE_KEYS), **take(params, VIDEO_KEYS), quality=quality)
+    analysis = analysis_settings(params)
+    if (analysis.filter or "").strip().lower() == "none":  # --filter none: no smoothing at all
+        quality = replace(quality, smooth=False)
+    run = RunSettings(**take(params, POSE_KEYS), **take(params, VIDEO_KEYS), quality=quality, analysis=analysis)
     try:
         return run.check()
     except settings.UsageError as exc:
@@ -183,3 +190,48 @@ def run_checks(params: dict, suite: str) -> RunChecks:
     except settings.UsageError as exc:
         raise click.UsageError(str(exc)) from None
     return RunChecks(expect, params.pop("junit_path"), suite)
+
+
+def _filter_spec(ctx, param, value):
+    if value is not None:
+        try:
+            parse_filter(value)
+        except MovenetError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
+def analysis_options(fn):
+    """Angles and exports, made from the poses before the outputs are published."""
+    return _apply(fn, [
+        click.option("--angles", is_flag=True,
+                     help="Joint and segment angles (Sports2D conventions) per person in the JSON and in *.angles.csv."),
+        click.option("--format", "formats", multiple=True, type=click.Choice(settings.EXPORT_FORMATS),
+                     help="Also export: openpose (a folder of per-frame JSON), coco (results file), "
+                     "trc (a folder, one file per tracked person). Repeatable."),
+        click.option("--height", type=Number(positive=True), default=None,
+                     help="The person's height in metres: the TRC export is then in metres (scale from this height)."),
+    ])
+
+
+def filter_options(fn):
+    """Offline filtering of whole tracks (recorded video)."""
+    return _apply(fn, [
+        click.option("--filter", "filter_", default=None, callback=_filter_spec, metavar="SPEC",
+                     help=f"butterworth[:CUTOFF_HZ[:ORDER]] (zero-phase, default {settings.BUTTERWORTH_CUTOFF_HZ:g} Hz, "
+                     f"order {settings.BUTTERWORTH_ORDER}), savgol[:WINDOW[:POLY]], one-euro (the default: online) or "
+                     "none. An offline filter replaces the One-Euro smoothing."),
+        click.option("--max-gap", type=Number(1, integer=True), default=settings.MAX_GAP, show_default=True,
+                     help="Offline filter: gaps shorter than this many frames are filled (cubic); longer ones split the track."),
+    ])
+
+
+ANALYSIS_KEYS = {"angles": "angles", "formats": "formats", "height": "height", "filter_": "filter", "max_gap": "max_gap"}
+
+
+def analysis_settings(params: dict) -> AnalysisSettings:
+    """The angle, export and filter options taken out of ``params``."""
+    values = {ANALYSIS_KEYS[key]: params.pop(key) for key in list(params) if key in ANALYSIS_KEYS}
+    if values.get("formats") is not None:
+        values["formats"] = tuple(dict.fromkeys(values["formats"]))
+    return AnalysisSettings(**values)

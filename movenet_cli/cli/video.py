@@ -16,8 +16,9 @@ from ..pose import PoseEstimator
 from ..util.preflight import check_input, prepare_output_dirs
 from ..util.system import default_threads, usable_cores
 from .console import expectation_missed, handle_errors, incomplete, note, reserve_stdout, warn
-from .options import (accuracy_option, check_options, pose_options, quality_options, run_checks, run_settings,
-                      runner_options, video_options)
+from .options import (accuracy_option, analysis_options, check_options, filter_options, pose_options, quality_options,
+                      run_checks, run_settings, runner_options, video_options)
+from ..pipeline.analysis import with_analysis
 
 
 def _outputs(output, json_path, csv_path, no_video, plot_path, jsonl) -> Outputs:
@@ -55,6 +56,8 @@ def _runner_size(threads: int | None, batch_size: int | None, *, encoding: bool)
               help="Also write JSON Lines, one line per frame as it is produced; - for stdout (then only data goes there).")
 @click.option("--no-video", is_flag=True, help="Write only the keypoint data, no annotated video.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), help="Also write a PNG summary of the run here.")
+@analysis_options
+@filter_options
 @video_options
 @runner_options
 @quality_options
@@ -71,7 +74,7 @@ def video(source, output, json_path, csv_path, jsonl, no_video, plot_path, threa
     """
     checks = run_checks(params, "movenet video")
     chosen = run_settings(params)
-    outputs = _outputs(output, json_path, csv_path, no_video, plot_path, jsonl)
+    outputs = with_analysis(_outputs(output, json_path, csv_path, no_video, plot_path, jsonl), chosen.analysis)
     if jsonl == STDIN:
         reserve_stdout()
     frames: list = []
@@ -104,5 +107,5 @@ def _finish(source, stats, outputs, frames, checks, quiet) -> None:
     checks.write()
     if not quiet:
         note(f"{source}: {stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps) -> "
-             + ", ".join(map(str, outputs.paths())))
+             + ", ".join(map(str, outputs.paths() + outputs.folders())))
     sys.exit(checks.exit_code())

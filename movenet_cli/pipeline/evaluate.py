@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from ..analysis.exports import coco_entry
 from ..errors import EvalError, MediaError
 from ..media import read_image
 from ..types import Pose
@@ -124,14 +125,8 @@ def load_ground_truth(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
-def to_coco_result(image_id: int, pose: Pose, category_id: int = 1) -> dict[str, Any]:
-    """One COCO results entry for a person (keypoint scores in the visibility slots)."""
-    return {
-        "image_id": image_id,
-        "category_id": category_id,
-        "keypoints": [round(float(v), 3) for row in pose.keypoints for v in row],
-        "score": round(float(pose.score), 5),
-    }
+# One COCO results entry per person: the same function the `coco` export uses.
+to_coco_result = coco_entry
 
 
 def predict(

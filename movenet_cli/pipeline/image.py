@@ -15,13 +15,17 @@ from typing import Callable, Iterable
 
 from ..media import read_image, write_image
 from ..render.draw import draw_poses
+from ..settings import AnalysisSettings
 from ..types import FrameResult
 from ..util.preflight import check_input
+from .analysis import publish_analysis, wanted
 from .outputs import Outputs, OutputSet, model_info, open_sinks, source_info
 
 
-def process_image(estimator, path: str | os.PathLike, outputs: Outputs) -> FrameResult:
-    """Estimate poses on one image and write the annotated image, JSON and CSV."""
+def process_image(estimator, path: str | os.PathLike, outputs: Outputs,
+                  analysis: AnalysisSettings | None = None) -> FrameResult:
+    """Estimate poses on one image and write the annotated image, JSON and CSV (and the angles
+    and exports ``analysis`` asks for)."""
     path = Path(path)
     check_input(path)
     image = read_image(path)
@@ -29,9 +33,14 @@ def process_image(estimator, path: str | os.PathLike, outputs: Outputs) -> Frame
     poses = estimator(image)
     result = FrameResult(0, 0.0, poses)
     source = source_info(path, width, height)
+    model = model_info(estimator, estimator.input_shape(height, width))
     with OutputSet() as outs:
-        for sink in open_sinks(outs, outputs, source, model_info(estimator, estimator.input_shape(height, width))):
-            sink.add(result)
+        if wanted(analysis):
+            publish_analysis(outs, outputs, [result], source=source, model=model, analysis=analysis,
+                             threshold=estimator.threshold)
+        else:
+            for sink in open_sinks(outs, outputs, source, model):
+                sink.add(result)
         if outputs.media is not None:
             annotated = draw_poses(image, poses, threshold=estimator.threshold, show_ids=estimator.spec.multipose)
             outs.add_file(outputs.media, lambda tmp: write_image(tmp, annotated))
@@ -44,6 +53,7 @@ def process_images(
     *,
     on_done: Callable[[Path, Outputs, FrameResult], None],
     on_error: Callable[[Path, BaseException], None],
+    analysis: AnalysisSettings | None = None,
 ) -> int:
     """Process each (image, outputs); one image's failure never stops the others.
 
@@ -52,7 +62,7 @@ def process_images(
     failed = 0
     for path, outputs in plans:
         try:
-            result = process_image(estimator, path, outputs)
+            result = process_image(estimator, path, outputs, analysis)
         except Exception as exc:  # noqa: BLE001 - reported for this image; the others go on
             on_error(path, exc)
             failed += 1

@@ -31,12 +31,21 @@ class Outputs:
     json: Path | None = None
     csv: Path | None = None
     plot: Path | None = None  # video only: PNG summary of the run (movenet_cli.render.plot)
+    angles: Path | None = None  # *.angles.csv (movenet_cli.pipeline.analysis)
+    coco: Path | None = None  # COCO keypoint results
+    openpose: Path | None = None  # folder: one OpenPose JSON per frame
+    trc: Path | None = None  # folder: one TRC per tracked person
+
     jsonl: Path | str | None = None  # JSON Lines, one line per frame as it comes; "-" for stdout
 
     def paths(self) -> list[Path]:
-        """The files to check and publish (a JSON Lines stream to stdout, a FIFO or a device is none)."""
+        """The files to check and publish (a JSON Lines stream to stdout, a FIFO or a device is none);
+        :meth:`folders` are the export folders."""
         jsonl = None if self.jsonl is None or self.jsonl == STDOUT or is_stream_path(Path(self.jsonl)) else self.jsonl
-        return [p for p in (self.media, self.json, self.csv, self.plot, jsonl) if p is not None]
+        return [p for p in (self.media, self.json, self.csv, self.plot, self.angles, self.coco, jsonl) if p is not None]
+
+    def folders(self) -> list[Path]:
+        return [p for p in (self.openpose, self.trc) if p is not None]
 
 
 def _beside(target: Path, ext: str) -> Path:
@@ -103,6 +112,11 @@ def check_outputs(inputs: Iterable[Path], outputs: Outputs, *, overwrite: bool) 
             raise OutputExistsError(f"{path}: is a directory")
         if (path.exists() or path.is_symlink()) and not overwrite:
             raise OutputExistsError(f"{path}: already exists; pass --overwrite to replace it")
+    for folder in outputs.folders():
+        if (folder.exists() or folder.is_symlink()) and not folder.is_dir():
+            raise OutputExistsError(f"{folder}: exists and is not a folder")
+        if folder.is_dir() and any(folder.iterdir()) and not overwrite:
+            raise OutputExistsError(f"{folder}: already holds files; pass --overwrite to write into it")
 
 
 def model_info(estimator, input_shape: tuple[int, int]) -> dict[str, Any]:

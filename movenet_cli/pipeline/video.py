@@ -37,11 +37,12 @@ from ..render.draw import draw_poses
 from ..render.jsonl import JsonlSink
 from ..render.plot import RunSummary
 from ..render.sinks import JsonSink
-from ..settings import VideoQuality
+from ..settings import AnalysisSettings, VideoQuality
 from ..temporal import FrameProcessor
 from ..types import FrameResult
 from ..util.preflight import check_input
 from ..util.progress import progress_bar
+from .analysis import publish_analysis, video_quality, wanted
 from .outputs import Outputs, OutputSet, model_info, open_sinks, source_info
 from .stages import DONE, QUEUE_DEPTH, Decoded, Estimated, Stage, get, put
 
@@ -178,52 +179,71 @@ def process_video(
     on_result: Callable[[FrameResult], None] | None = None,
     quality: VideoQuality | None = None,
     source_name: str | None = None,
+    analysis: AnalysisSettings | None = None,
 ) -> RunStats:
     """Run the estimator over a video, writing the annotated MP4, JSON and CSV (and plot).
 
     ``quality`` sets tracking, smoothing and crop following (default: all on, see
-    :class:`~movenet_cli.settings.VideoQuality`; ``VideoQuality.off()`` for none). ``source_name``:
+    :class:`~movenet_cli.settings.VideoQuality`; ``VideoQuality.off()`` for none); ``analysis`` adds
+    an offline filter, angles and exports (:mod:`movenet_cli.pipeline.analysis`); ``source_name``:
     what the results call the input (default ``path``; ``-`` for stdin)."""
     path = Path(path)
     check_input(path)
     settings.check_frame_range(start, end, every)
     info = probe_video(path)
     box = estimator.plan(info.height, info.width)
-    process = FrameProcessor(quality or VideoQuality(), estimator, info.width, info.height)
-    run = _Run(path, info, estimator, process, box, threading.Event(), queue.Queue(QUEUE_DEPTH),
-               queue.Queue(QUEUE_DEPTH), [])
+    process = FrameProcessor(video_quality(quality or VideoQuality(), analysis), estimator, info.width, info.height)
+    run = _Run(path, info, estimator, process, box, threading.Event(), queue.Queue(QUEUE_DEPTH), queue.Queue(QUEUE_DEPTH), [])
     # With nothing to draw on or crop from, ffmpeg hands over only the pixels the letterbox resize reads.
     grid = box.samples() if outputs.media is None and not process.uses_image else None
     summary = RunSummary(str(path), estimator.threshold) if outputs.plot is not None else None
     bar = progress_bar(_expected_frames(info, start, end, every), unit="frame", desc=path.name) if progress else None
     counts = {"frames": 0, "people": 0}
-
-    def found(result: FrameResult) -> None:
-        counts["frames"] += 1
-        counts["people"] += len(result.people)
-        for listener in (on_result, summary and summary.add, bar and (lambda _: bar.update(1))):
-            if listener:
-                listener(result)
-
+    kept: list[FrameResult] | None = [] if wanted(analysis) else None  # for the analysis step
+    found = _listener(counts, on_result, summary and summary.add, bar and (lambda _: bar.update(1)),
+                      kept is not None and kept.append)
     started = time.perf_counter()
     try:
         with OutputSet() as outs:
             source = source_info(source_name or path, info.width, info.height, info.fps, info.rotation, video=info)
-            sinks = open_sinks(outs, outputs, source, dict(model_info(estimator, (box.in_h, box.in_w)), **process.info()))
+            model = dict(model_info(estimator, (box.in_h, box.in_w)), **process.info())
+            sinks = open_sinks(outs, outputs, source, model) if kept is None else []  # else written after analysis
             writer = _open_writer(outs, outputs, info, path, start, end, every, preset, crf)
             _run_stages(run, sinks, writer, dict(start=start, end=end, every=every), grid, found)
             if counts["frames"] == 0:
                 raise MediaError("no frames could be decoded" + (" in the selected range" if start or end else ""))
-            if summary is not None:
-                outs.add_file(outputs.plot, summary.save)
-            for sink in sinks:
-                if isinstance(sink, (JsonSink, JsonlSink)) and run.problems:
-                    sink.complete = False
+            _finish_data(outs, outputs, sinks, kept, summary, source, model, analysis, estimator.threshold,
+                         not run.problems)
     finally:
         if bar is not None:
             bar.close()
-    problem = run.problems[0] if run.problems else None
-    return RunStats(counts["frames"], time.perf_counter() - started, counts["people"], not run.problems, problem)
+    return RunStats(counts["frames"], time.perf_counter() - started, counts["people"], not run.problems,
+                    run.problems[0] if run.problems else None)
+
+
+def _listener(counts: dict, *listeners) -> Callable[[FrameResult], None]:
+    """One call per frame result: count it, and hand it to each listener that is not None/False."""
+    active = [listener for listener in listeners if listener]
+
+    def found(result: FrameResult) -> None:
+        counts["frames"] += 1
+        counts["people"] += len(result.people)
+        for listener in active:
+            listener(result)
+
+    return found
+
+
+def _finish_data(outs, outputs, sinks, kept, summary, source, model, analysis, threshold, complete) -> None:
+    """The plot; the JSON marked incomplete where the input was; or the data files after the analysis step."""
+    if summary is not None:
+        outs.add_file(outputs.plot, summary.save)
+    for sink in sinks:
+        if isinstance(sink, (JsonSink, JsonlSink)) and not complete:
+            sink.complete = False
+    if kept is not None:
+        publish_analysis(outs, outputs, kept, source=source, model=model, analysis=analysis, threshold=threshold,
+                         complete=complete)
 
 
 def _open_writer(outs: OutputSet, outputs: Outputs, info: VideoInfo, path: Path, start, end, every, preset, crf):

@@ -103,7 +103,11 @@ class JsonSink(_AtomicSink):
         self._body = tempfile.TemporaryFile("w+", encoding="utf-8")
 
     def add(self, result: FrameResult) -> None:
-        self._body.write(("" if self.count == 0 else ",\n") + "    " + json.dumps(frame_to_dict(result), allow_nan=False))
+        self.add_entry(frame_to_dict(result))
+
+    def add_entry(self, entry: dict[str, Any]) -> None:
+        """One ``frames`` entry made by :func:`frame_to_dict`, perhaps with more per-person fields."""
+        self._body.write(("" if self.count == 0 else ",\n") + "    " + json.dumps(entry, allow_nan=False))
         self.count += 1
 
     def close(self) -> None:

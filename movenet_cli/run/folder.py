@@ -29,6 +29,7 @@ from typing import Callable
 
 from .. import settings as defaults
 from ..errors import FolderRunError, UsageError, first_line
+from ..pipeline.analysis import with_analysis
 from ..pipeline.outputs import same_file
 from ..settings import RunSettings
 from ..util.fs import run_lock
@@ -106,6 +107,8 @@ def _plan(in_dir: Path, out_dir: Path, settings: RunSettings, options: _Options)
     """The plan, every input's record (final for those that will not run) and the tasks to run."""
     plan = plan_folder(in_dir, out_dir, video=options.video, image_csv=options.image_csv,
                        include=options.include, exclude=options.exclude)
+    for job in plan.jobs:  # angles and exports beside each input's JSON
+        job.outputs = with_analysis(job.outputs, settings.analysis)
     if not plan.jobs:
         raise FolderRunError(f"{in_dir}: no images or videos found ({len(plan.not_taken)} entries not taken)")
     _prepare_out_dir(out_dir, resuming=options.skip_existing or options.overwrite)

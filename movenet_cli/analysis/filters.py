@@ -1,0 +1,262 @@
+"""Offline, zero-phase filtering of recorded tracks: Butterworth or Savitzky-Golay, after gap filling.
+
+For a recorded video the whole track of every person is known, so it can be filtered
+forward and backward (no lag), as Sports2D does (4th-order Butterworth at 6 Hz after
+filling short gaps). Per tracked person (``Pose.id``) and keypoint:
+
+1. Samples are the frames between the person's first and last appearance. A frame
+   where the person is missing, or the keypoint scores below ``threshold``, is a gap.
+2. Gaps of fewer than ``max_gap`` frames are filled by cubic interpolation over the
+   timestamps (``scipy.interpolate.CubicSpline`` through the track's sure samples);
+   longer gaps split the track into segments, each filtered on its own.
+3. Each segment is filtered with ``scipy.signal.filtfilt`` (Butterworth, zero phase)
+   or ``scipy.signal.savgol_filter``. Timestamps that are not evenly spaced (variable
+   frame rate, dropped frames) are first resampled onto a uniform grid at the median
+   frame interval, filtered there, and interpolated back to the frame times.
+
+Keypoints filled across a short gap get the interpolated position and the score
+``threshold`` (they pass it, just), so they are drawn and used; the ``"filled"`` count
+in the description says how many. Frames where the person is absent are not given one.
+A segment too short for the filter keeps its raw positions (``"unfiltered_segments"``).
+
+Example::
+
+    spec = parse_filter("butterworth:6:4")
+    smoothed, info = filter_frames(doc.frames, spec, max_gap=10, threshold=0.3)
+    model_block["filter"] = info
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+from .. import settings
+from ..errors import MovenetError, UsageError
+from ..types import FrameResult
+
+DEFAULT_MAX_GAP = settings.MAX_GAP
+KINDS = settings.FILTERS
+
+
+class FilterError(MovenetError):
+    """Frames that cannot be filtered offline (e.g. timestamps out of order); the message says which."""
+
+
+@dataclass(frozen=True)
+class FilterSpec:
+    """A ``--filter`` choice. ``cutoff_hz``/``order`` for Butterworth, ``window``/``poly`` for Savitzky-Golay."""
+
+    kind: str
+    cutoff_hz: float = settings.BUTTERWORTH_CUTOFF_HZ
+    order: int = settings.BUTTERWORTH_ORDER
+    window: int = settings.SAVGOL_WINDOW
+    poly: int = settings.SAVGOL_POLY
+
+    @property
+    def offline(self) -> bool:
+        """True for the filters this module applies (the whole track must be known)."""
+        return self.kind in ("butterworth", "savgol")
+
+
+def _numbers(text: str, parts: list[str], kinds: tuple[type, ...]) -> list:
+    out = []
+    for part, kind in zip(parts, kinds):
+        try:
+            out.append(kind(part))
+        except ValueError:
+            raise UsageError(f"--filter {text}: {part!r} is not a{'n integer' if kind is int else ' number'}") from None
+    return out
+
+
+def parse_filter(text: str) -> FilterSpec:
+    """``butterworth[:CUTOFF_HZ[:ORDER]]``, ``savgol[:WINDOW[:POLY]]``, ``one-euro`` or ``none``."""
+    name, *parts = text.strip().lower().split(":")
+    name = re.sub(r"[_ ]", "-", name)
+    name = {"oneeuro": "one-euro", "euro": "one-euro", "butter": "butterworth", "savitzky-golay": "savgol"}.get(name, name)
+    if name not in KINDS:
+        raise UsageError(f"--filter {text}: unknown filter {name!r} (choose from {', '.join(KINDS)})")
+    limit = {"butterworth": 2, "savgol": 2}.get(name, 0)
+    if len(parts) > limit:
+        raise UsageError(f"--filter {text}: {name} takes at most {limit} ':'-separated values")
+    if name == "butterworth":
+        values = _numbers(text, parts, (float, int))
+        spec = FilterSpec(name, *values)
+        if not spec.cutoff_hz > 0 or spec.order < 1:
+            raise UsageError(f"--filter {text}: the cut-off must be above 0 Hz and the order at least 1")
+    elif name == "savgol":
+        values = _numbers(text, parts, (int, int))
+        spec = FilterSpec(name, **dict(zip(("window", "poly"), values)))
+        if spec.window < 3 or spec.window % 2 == 0 or not 0 <= spec.poly < spec.window:
+            raise UsageError(f"--filter {text}: the window must be odd and at least 3, the order below it")
+    else:
+        spec = FilterSpec(name)
+    return spec
+
+
+# -- one signal ------------------------------------------------------------------
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of the runs of True in ``mask``."""
+    edges = np.flatnonzero(np.diff(np.r_[0, mask.astype(np.int8), 0]))
+    return list(zip(edges[::2], edges[1::2]))
+
+
+def fill_gaps(times: np.ndarray, values: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fill interior nan runs shorter than ``max_gap`` samples by a cubic spline through the others.
+
+    ``values`` is ``(n,)`` or ``(n, d)``. Returns the filled values and a mask of the filled samples.
+    """
+    values = np.array(values, np.float64)
+    missing = np.isnan(values.reshape(len(values), -1)).any(axis=1)
+    filled = np.zeros(len(values), bool)
+    sure = ~missing
+    if sure.sum() < 2:
+        return values, filled
+    first, last = np.flatnonzero(sure)[[0, -1]]
+    for start, stop in _runs(missing):
+        if start > first and stop <= last and stop - start < max_gap:
+            filled[start:stop] = True
+    if filled.any():
+        from scipy.interpolate import CubicSpline  # scipy loads only when a filter runs
+
+        spline = CubicSpline(times[sure], values[sure], axis=0)
+        values[filled] = spline(times[filled])
+    return values, filled
+
+
+def _uniform(times: np.ndarray) -> bool:
+    steps = np.diff(times)
+    return bool(np.all(np.abs(steps - np.median(steps)) <= 0.01 * np.median(steps)))
+
+
+def _apply(spec: FilterSpec, values: np.ndarray, rate: float) -> np.ndarray | None:
+    """Filter evenly sampled ``values`` (n, d) along axis 0; ``None`` when the segment is too short."""
+    from scipy.signal import butter, filtfilt, savgol_filter  # scipy loads only when a filter runs
+
+    n = len(values)
+    if spec.kind == "butterworth":
+        b, a = butter(spec.order, spec.cutoff_hz, btype="low", fs=rate)
+        padlen = min(3 * max(len(a), len(b)), n - 1)
+        if n < 2 * spec.order + 1:
+            return None
+        return filtfilt(b, a, values, axis=0, padlen=padlen)
+    window = min(spec.window, n if n % 2 else n - 1)
+    if window <= spec.poly:
+        return None
+    return savgol_filter(values, window, spec.poly, axis=0, mode="interp")
+
+
+def filter_segment(spec: FilterSpec, times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray | None, bool]:
+    """Zero-phase filter one gap-free segment sampled at ``times``; returns (values or None, resampled)."""
+    if len(times) < 3:
+        return None, False
+    if _uniform(times):
+        return _apply(spec, values, 1.0 / float(np.median(np.diff(times)))), False
+    from scipy.interpolate import CubicSpline
+
+    count = int(round((times[-1] - times[0]) / float(np.median(np.diff(times))))) + 1
+    grid = np.linspace(times[0], times[-1], count)  # the segment's own ends: nothing is extrapolated
+    on_grid = CubicSpline(times, values, axis=0)(grid)
+    out = _apply(spec, on_grid, 1.0 / (grid[1] - grid[0]))
+    if out is None:
+        return None, True
+    return CubicSpline(grid, out, axis=0)(times), True
+
+
+# -- tracks ------------------------------------------------------------------------
+
+
+def _tracks(frames: list[FrameResult]) -> dict[int, dict[int, int]]:
+    """Person id -> {position in ``frames``: position in that frame's ``people``}."""
+    tracks: dict[int, dict[int, int]] = {}
+    for n, frame in enumerate(frames):
+        for k, pose in enumerate(frame.people):
+            tracks.setdefault(pose.id, {})[n] = k
+    return tracks
+
+
+def _check_rate(spec: FilterSpec, frames: list[FrameResult]) -> float:
+    times = np.array([f.time for f in frames], np.float64)
+    steps = np.diff(times)
+    steps = steps[steps > 0]
+    rate = 1.0 / float(np.median(steps)) if len(steps) else float("nan")
+    if spec.kind == "butterworth" and len(steps) and spec.cutoff_hz >= 0.999 * rate / 2:
+        raise UsageError(
+            f"--filter butterworth:{spec.cutoff_hz:g}: the cut-off must be below half the frame rate ({rate / 2:g} Hz)"
+        )
+    return rate
+
+
+def _filter_keypoint(spec, times, xy, max_gap, counts) -> tuple[np.ndarray, np.ndarray]:
+    """Fill and filter one keypoint's (n, 2) track (nan = gap); returns new xy and the filled mask."""
+    xy, filled = fill_gaps(times, xy, max_gap)
+    present = ~np.isnan(xy).any(axis=1)
+    for start, stop in _runs(present):
+        out, resampled = filter_segment(spec, times[start:stop], xy[start:stop])
+        counts["segments"] += 1
+        counts["resampled_segments"] += int(resampled)
+        if out is None:
+            counts["unfiltered_segments"] += 1
+        else:
+            xy[start:stop] = out
+    counts["filled"] += int(filled.sum())
+    return xy, filled
+
+
+def _filter_track(spec, frames, track: dict[int, int], max_gap: int, threshold: float, counts) -> None:
+    """Filter one person's keypoints in place (``frames`` are copies)."""
+    span = np.arange(min(track), max(track) + 1)
+    times = np.array([frames[n].time for n in span], np.float64)
+    kp = np.full((len(span), 17, 3), np.nan)
+    for i, n in enumerate(span):
+        if n in track:
+            kp[i] = frames[n].people[track[n]].keypoints
+    for k in range(kp.shape[1]):
+        xy = np.where((kp[:, k, 2] >= threshold)[:, None], kp[:, k, :2], np.nan)
+        new, filled = _filter_keypoint(spec, times, xy, max_gap, counts)
+        for i, n in enumerate(span):
+            if n in track and not np.isnan(new[i]).any():
+                pose = frames[n].people[track[n]]
+                pose.keypoints[k, :2] = new[i]
+                if filled[i]:
+                    pose.keypoints[k, 2] = threshold
+
+
+def filter_frames(
+    frames: Iterable[FrameResult], spec: FilterSpec, *, max_gap: int = DEFAULT_MAX_GAP, threshold: float = settings.THRESHOLD
+) -> tuple[list[FrameResult], dict[str, Any]]:
+    """Zero-phase filter every tracked person's keypoints; returns new frames and what was done.
+
+    ``frames`` are in time order; they are not modified. The dict is meant for the JSON
+    ``model`` block (key ``"filter"``).
+    """
+    frames = copy.deepcopy(list(frames))
+    if not spec.offline:
+        raise ValueError(f"{spec.kind} is not an offline filter")
+    if max_gap < 1:
+        raise UsageError(f"--max-gap {max_gap}: must be at least 1 frame")
+    times = np.array([f.time for f in frames], np.float64)
+    if np.any(np.diff(times) <= 0):
+        bad = int(np.flatnonzero(np.diff(times) <= 0)[0]) + 1
+        raise FilterError(f"frame {frames[bad].index}: time {frames[bad].time:g} s does not follow the previous frame's")
+    rate = _check_rate(spec, frames) if frames else float("nan")
+    counts = dict(segments=0, resampled_segments=0, unfiltered_segments=0, filled=0)
+    tracks = _tracks(frames)
+    for track in tracks.values():
+        _filter_track(spec, frames, track, max_gap, threshold, counts)
+    return frames, describe(spec, max_gap=max_gap, threshold=threshold, rate_hz=round(rate, 3), tracks=len(tracks), **counts)
+
+
+def describe(spec: FilterSpec, **done: Any) -> dict[str, Any]:
+    """The JSON description of a filter run: its settings, then what it did."""
+    if spec.kind == "butterworth":
+        params = {"cutoff_hz": spec.cutoff_hz, "order": spec.order, "zero_phase": True, "method": "scipy.signal.filtfilt"}
+    else:
+        params = {"window": spec.window, "poly": spec.poly, "zero_phase": True, "method": "scipy.signal.savgol_filter"}
+    gap = {"interpolation": "cubic", "filled_score": done.get("threshold")}
+    return {"type": spec.kind, **params, **gap, **done}
