@@ -51,6 +51,11 @@ ENGINES = ("local", "ray")
 ENGINE = "local"
 BATCH_SIZE_MAX = 64
 
+# -- reports --------------------------------------------------------------------
+REPORT_LOW_SCORE = 0.3  # inputs whose mean person score is below this go in the "low score" bucket
+REPORT_THUMB_WIDTH = 320  # pixels
+REPORT_NAME = "report.html"
+
 
 @dataclass(frozen=True)
 class OneEuroParams:

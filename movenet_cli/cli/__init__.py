@@ -14,6 +14,7 @@ from .dir import dir_
 from .eval import eval_
 from .image import image
 from .models import models
+from .report import report
 from .video import video
 
 
@@ -29,7 +30,7 @@ def cli(debug: bool) -> None:
     sigterm_as_interrupt()
 
 
-for command in (image, video, dir_, eval_, models):
+for command in (image, video, dir_, eval_, models, report):
     cli.add_command(command)
 
 

@@ -9,6 +9,7 @@ import click
 
 from .. import settings as defaults
 from ..errors import EXIT_FAILED, describe
+from ..render.report import write_report
 from ..run import run_folder
 from ..util.progress import write_line
 from .console import FINISHED, debugging, handle_errors, note
@@ -52,12 +53,14 @@ def _reporter(quiet: bool, finished: list):
               "their content. Repeatable.")
 @click.option("--exclude", multiple=True, metavar="PATTERN",
               help="Leave out files whose name or relative path matches (e.g. 'raw/*'). Repeatable.")
+@click.option("--report", "with_report", is_flag=True,
+              help="Also write OUT_DIR/report.html: every input with pictures and numbers, problems first.")
 @video_options
 @quality_options
 @pose_options
 @handle_errors
-def dir_(in_dir, out_dir, no_video, image_csv, skip_existing, jobs, engine, address, include, exclude, overwrite,
-         quiet, **params):
+def dir_(in_dir, out_dir, no_video, image_csv, skip_existing, jobs, engine, address, include, exclude, with_report,
+         overwrite, quiet, **params):
     """Process every image and video under IN_DIR, mirroring outputs under OUT_DIR.
 
     Every run writes OUT_DIR/movenet-run.json: each input's status, outputs, frame
@@ -79,6 +82,8 @@ def dir_(in_dir, out_dir, no_video, image_csv, skip_existing, jobs, engine, addr
                      on_plan=planned, on_record=_reporter(quiet, finished), include=list(include),
                      exclude=list(exclude))
     _summary(run, out_dir)
+    if with_report:
+        note(f"report: {write_report(out_dir)}")
     if run.failed or run.problems:
         sys.exit(EXIT_FAILED)
 

@@ -146,3 +146,12 @@ def run_settings(params: dict) -> RunSettings:
         return run.check()
     except settings.UsageError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def report_page_options(fn):
+    """How the HTML report sorts inputs into buckets."""
+    return _apply(fn, [
+        click.option("--low-score", type=Number(0, 1), default=settings.REPORT_LOW_SCORE, show_default=True,
+                     help="Inputs whose mean person score is below this go in the report's 'low score' bucket."),
+        click.option("--quiet", "-q", is_flag=True, help="Do not print the report's path."),
+    ])
