@@ -2,7 +2,8 @@
 
 The browser tests drive Debian's Chromium (``/usr/bin/chromium``, installed by
 ``tests/browser_setup.sh``) with Playwright; they skip, saying why, only when
-either is missing. ``MOVENET_REPORT_SCREENSHOT=path.png`` saves a screenshot.
+either is missing. Each run saves a screenshot of the page to ``out/report.png``
+(``MOVENET_REPORT_SCREENSHOT=path.png`` to put it elsewhere); ``docs/report.png`` is one.
 """
 
 from __future__ import annotations
@@ -106,12 +107,15 @@ def run_dir(tmp_path_factory) -> Path:
     shutil.copy(ROOT / "sample_media/person.jpg", src / "person.jpg")
     _ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=320x240", "-frames:v", "1", str(src / GREY))
     (src / "broken.mp4").write_text("this is not a video\n")
-    cmd = [sys.executable, "-m", "movenet_cli", "dir", str(src), "-o", str(out), "-q"]
+    (src / "notes.txt").write_text("not media\n")  # not taken: listed in the report with the reason
+    cmd = [sys.executable, "-m", "movenet_cli", "dir", str(src), "-o", str(out), "-q", "--report"]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 1, done.stderr  # one input failed
+    assert done.returncode == 1, done.stderr  # one input failed, and the report is still written
+    assert f"report: {out / 'report.html'}" in done.stderr and (out / "report.html").is_file()
     # The clip's mean person score is 0.37 and the photo's 0.45: 0.4 puts one in each bucket.
-    page = write_report(out, low_score=0.4)
-    assert page == out / "report.html"
+    cmd = [sys.executable, "-m", "movenet_cli", "report", str(out), "--low-score", "0.4"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr.strip() == f"report: {out / 'report.html'}", done.stderr
     return out
 
 
@@ -159,6 +163,25 @@ def test_page_content_and_escaping(run_dir):
         assert needle not in html
     names = [row.split('class="name">')[1].split("<")[0] for row in html.split("<tr data-bucket=")[1:]]
     assert names == ["broken.mp4", "sub/grey &lt;none&gt; #1.jpg", "clip.mp4", "person.jpg"]
+    not_taken = html.split('<ul class="not-taken">')[1].split("</ul>")[0]
+    assert 'class="name">notes.txt</span>' in not_taken and "not an image or video" in not_taken
+    assert "<b>1</b><span>not taken</span>" in html
+
+
+def test_video_report_from_the_command_line(run_dir, tmp_path):
+    clip = run_dir.parent / "in" / "clip.mp4"
+    page = tmp_path / "clip.html"
+    cmd = [sys.executable, "-m", "movenet_cli", "video", str(clip), "--no-video", "--json", str(tmp_path / "c.json"),
+           "--end", "0.5", "--report", str(page)]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"report: {page}" in done.stderr
+    assert len(list((tmp_path / "clip_files").glob("*.jpg"))) >= 2 and "<svg" in page.read_text()
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)  # outputs exist now
+    assert done.returncode == 1 and "already exists" in done.stderr
+    cmd[-1] = str(tmp_path / "clip.txt")
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "must end in .html" in done.stderr
 
 
 def test_unreadable_results_are_reported_as_failed(run_dir, tmp_path):
@@ -231,10 +254,9 @@ def _names(page) -> list[str]:
 
 def test_report_in_chromium(browser, run_dir):
     page, problems = _open(browser, run_dir / "report.html")
-    shot = os.environ.get("MOVENET_REPORT_SCREENSHOT")
-    if shot:  # as the page first opens
-        Path(shot).parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=shot, full_page=True)
+    shot = Path(os.environ.get("MOVENET_REPORT_SCREENSHOT") or ROOT / "out" / "report.png")
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)  # as the page first opens
     images = page.eval_on_selector_all("img", "is => is.map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])")
     assert len(images) == 5  # clip 3, photo 1, grey image 1
     assert all(complete and width > 0 for _, complete, width in images), images
