@@ -32,6 +32,14 @@ REFINE_MODELS = tuple(name for name in MODEL_NAMES if not MODELS[name].multipose
 # none on the coco-dev images (AP) and on the sample footage (scores and jitter).
 REFINE_MARGIN = 0.0
 
+# -- drawing --------------------------------------------------------------------
+DRAW_LAYERS = ("skeleton", "points", "boxes", "ids", "scores")
+# None: skeleton and points, plus ids for MultiPose; line width and dot radius scale with the frame.
+DRAW = None
+LINE_WIDTH = None
+POINT_RADIUS = None
+BLUR_FACES = False
+
 # -- video frames and encoding --------------------------------------------------
 EVERY = 1
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -165,6 +173,7 @@ class RunSettings:
     preset: str = PRESET
     crf: int = CRF
     quality: VideoQuality = field(default_factory=VideoQuality)
+    style: "object | None" = None  # a render.draw.DrawStyle (None: the default look); checked by its own check()
 
     def check(self) -> "RunSettings":
         """Raise :class:`UsageError` when the settings cannot work together; return self."""
@@ -175,11 +184,14 @@ class RunSettings:
         if not CRF_RANGE[0] <= self.crf <= CRF_RANGE[1]:
             raise UsageError(f"crf must be from {CRF_RANGE[0]} to {CRF_RANGE[1]}, got {self.crf}")
         self.quality.check()
+        if self.style is not None:
+            self.style.check()
         return self
 
     def video_options(self) -> dict:
         return dict(
-            start=self.start, end=self.end, every=self.every, preset=self.preset, crf=self.crf, quality=self.quality
+            start=self.start, end=self.end, every=self.every, preset=self.preset, crf=self.crf, quality=self.quality,
+            style=self.style,
         )
 
     def as_dict(self) -> dict:

@@ -13,7 +13,7 @@ from ..render.report import write_report
 from ..run import run_folder
 from ..util.progress import write_line
 from .console import FINISHED, debugging, handle_errors, note
-from .options import pose_options, quality_options, run_settings, video_options
+from .options import draw_options, pose_options, quality_options, run_settings, video_options
 
 
 def _reporter(quiet: bool, finished: list):
@@ -56,6 +56,7 @@ def _reporter(quiet: bool, finished: list):
 @click.option("--report", "with_report", is_flag=True,
               help="Also write OUT_DIR/report.html: every input with pictures and numbers, problems first.")
 @video_options
+@draw_options
 @quality_options
 @pose_options
 @handle_errors

@@ -13,7 +13,7 @@ from ..pipeline import check_outputs, check_unique, image_outputs, process_image
 from ..pose import PoseEstimator
 from ..util.preflight import check_input, prepare_output_dirs
 from .console import debugging, fail, handle_errors, note
-from .options import pose_options, run_settings
+from .options import draw_options, pose_options, run_settings
 
 
 @click.command()
@@ -22,6 +22,7 @@ from .options import pose_options, run_settings
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
               help="Annotated image path (one input), or a folder (several inputs, or a path without an image extension).")
 @click.option("--csv", "write_csv", is_flag=True, help="Also write a CSV beside each JSON.")
+@draw_options
 @pose_options
 @handle_errors
 def image(images, output, write_csv, overwrite, quiet, **params):
@@ -47,5 +48,5 @@ def image(images, output, write_csv, overwrite, quiet, **params):
             raise exc
         fail(describe(exc, path))
 
-    if process_images(estimator, plans, on_done=done, on_error=error):
+    if process_images(estimator, plans, on_done=done, on_error=error, style=settings.style):
         sys.exit(EXIT_FAILED)

@@ -11,6 +11,7 @@ import math
 import click
 
 from .. import settings
+from ..render.draw import DrawStyle
 from ..settings import RunSettings, VideoQuality
 from ..types import MODEL_NAMES
 
@@ -141,7 +142,8 @@ def run_settings(params: dict) -> RunSettings:
 
     A combination that cannot work is a usage error, reported by Click (exit 2)."""
     quality = video_quality(params) if "tracker" in params else VideoQuality()
-    run = RunSettings(**take(params, POSE_KEYS), **take(params, VIDEO_KEYS), quality=quality)
+    style = draw_style(params) if "draw" in params else None
+    run = RunSettings(**take(params, POSE_KEYS), **take(params, VIDEO_KEYS), quality=quality, style=style)
     try:
         return run.check()
     except settings.UsageError as exc:
@@ -155,3 +157,43 @@ def report_page_options(fn):
                      help="Inputs whose mean person score is below this go in the report's 'low score' bucket."),
         click.option("--quiet", "-q", is_flag=True, help="Do not print the report's path."),
     ])
+
+
+class Layers(click.ParamType):
+    """A comma-separated list of drawing layers, or ``none``."""
+
+    name = "layers"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        layers = tuple(part.strip() for part in str(value).split(",") if part.strip())
+        if layers == ("none",):
+            return ()
+        unknown = [layer for layer in layers if layer not in settings.DRAW_LAYERS]
+        if unknown or not layers:
+            self.fail(f"{value!r}: give some of {','.join(settings.DRAW_LAYERS)}, or none", param, ctx)
+        return layers
+
+
+def draw_options(fn):
+    """What the annotated image or video shows."""
+    return _apply(fn, [
+        click.option("--draw", "draw", type=Layers(), default=settings.DRAW, metavar="LAYERS",
+                     help=f"Comma-separated layers to draw, from {','.join(settings.DRAW_LAYERS)}, or none "
+                     "[default: skeleton,points, plus ids for multipose]."),
+        click.option("--line-width", type=Number(1, integer=True), default=settings.LINE_WIDTH,
+                     help="Skeleton line width in pixels [default: about 1/320 of the frame diagonal]."),
+        click.option("--point-radius", type=Number(1, integer=True), default=settings.POINT_RADIUS,
+                     help="Keypoint dot radius in pixels [default: 1.4 times the default line width]."),
+        click.option("--blur-faces", is_flag=True, default=settings.BLUR_FACES,
+                     help="Blur each person's face region (around the nose, eyes and ears keypoints). A "
+                     "convenience, not an anonymisation guarantee: faces the model misses stay sharp."),
+    ])
+
+
+def draw_style(params: dict) -> DrawStyle | None:
+    """The drawing options taken out of ``params``; None when they are all at their defaults."""
+    style = DrawStyle(layers=params.pop("draw"), line_width=params.pop("line_width"),
+                      point_radius=params.pop("point_radius"), blur_faces=params.pop("blur_faces"))
+    return None if style == DrawStyle() else style

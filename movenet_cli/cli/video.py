@@ -14,7 +14,7 @@ from ..render.report import write_video_report
 from ..util.preflight import check_input, prepare_output_dirs
 from ..util.system import default_threads
 from .console import handle_errors, incomplete, note, warn
-from .options import pose_options, quality_options, run_settings, runner_options, video_options
+from .options import draw_options, pose_options, quality_options, run_settings, runner_options, video_options
 
 
 def _outputs(output, json_path, csv_path, no_video, plot_path) -> Outputs:
@@ -50,6 +50,7 @@ def _check_report(report_path, outputs: Outputs, overwrite: bool) -> None:
               help="Also write an HTML report of the run here (pictures in NAME_files/ beside it).")
 @video_options
 @runner_options
+@draw_options
 @quality_options
 @pose_options
 @handle_errors
