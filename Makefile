@@ -21,11 +21,14 @@ models: $(STAMP)
 demo: models
 	$(BIN)/movenet video sample_media/demo_clip.mp4 -o $(OUT)/demo_clip.mp4 --input-size 384 --overwrite
 	$(BIN)/movenet image sample_media/person.jpg -o $(OUT)/person.jpg --csv --overwrite
+	$(BIN)/movenet dir sample_media -o $(OUT)/sample_media --input-size 384 --overwrite --quiet --report
 	@echo
 	@echo "Outputs are in $(OUT)/:"
 	@ls -l $(OUT)
+	@echo "Report of the sample media: $(OUT)/sample_media/report.html"
 
 test: models
+	sh tests/browser_setup.sh
 	$(BIN)/python -m pytest -q
 
 # Speed against the naive per-frame loop, stage by stage; prints a table and writes bench/REPORT.md.

@@ -101,6 +101,10 @@ class PlotError(MovenetError):
     """The plot cannot be made (e.g. matplotlib is missing)."""
 
 
+class ReportError(MovenetError):
+    """A report that cannot be built (no manifest, unreadable results, unwritable folder); names the file."""
+
+
 class ExpectationError(MovenetError):
     """A run whose results did not meet the expectations asked for (exit 3)."""
 

@@ -36,6 +36,14 @@ ACCURACY_LEVELS = ("standard", "high", "max")
 ACCURACY = "standard"  # video, dir, eval: footage at a useful speed
 ACCURACY_IMAGE = "high"  # image: one photo, where 0.5 s against 0.3 s is nothing to a person
 
+# -- drawing --------------------------------------------------------------------
+DRAW_LAYERS = ("skeleton", "points", "boxes", "ids", "scores")
+# None: skeleton and points, plus ids for MultiPose; line width and dot radius scale with the frame.
+DRAW = None
+LINE_WIDTH = None
+POINT_RADIUS = None
+BLUR_FACES = False
+
 # -- video frames and encoding --------------------------------------------------
 EVERY = 1
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -73,6 +81,11 @@ SAVGOL_POLY = 2
 # 10 frames is a third of a second at 30 fps, as long as a guess across a gap should run.
 MAX_GAP = 10
 EXPORT_FORMATS = ("openpose", "coco", "trc")
+
+# -- reports --------------------------------------------------------------------
+REPORT_LOW_SCORE = 0.3  # inputs whose mean person score is below this go in the "low score" bucket
+REPORT_THUMB_WIDTH = 320  # pixels
+REPORT_NAME = "report.html"
 
 
 @dataclass(frozen=True)
@@ -224,6 +237,7 @@ class RunSettings:
     crf: int = CRF
     quality: VideoQuality = field(default_factory=VideoQuality)
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    style: "object | None" = None  # a render.draw.DrawStyle (None: the default look); checked by its own check()
 
     def check(self) -> "RunSettings":
         """Raise :class:`UsageError` when the settings cannot work together; return self."""
@@ -238,12 +252,14 @@ class RunSettings:
         self.analysis.check()
         if self.analysis.offline and self.quality.tracker is None and MODELS[self.model].multipose:
             raise UsageError("an offline filter follows each person's track; it needs a tracker (not --tracker none)")
+        if self.style is not None:
+            self.style.check()
         return self
 
     def video_options(self) -> dict:
         return dict(
             start=self.start, end=self.end, every=self.every, preset=self.preset, crf=self.crf, quality=self.quality,
-            analysis=self.analysis,
+            analysis=self.analysis, style=self.style,
         )
 
     def as_dict(self) -> dict:

@@ -17,6 +17,7 @@ from .eval import eval_
 from .export import export
 from .image import image
 from .models import models
+from .report import report
 from .video import video
 
 
@@ -32,7 +33,7 @@ def cli(debug: bool) -> None:
     sigterm_as_interrupt()
 
 
-for command in (image, video, dir_, eval_, models, compare, angles, export):
+for command in (image, video, dir_, eval_, models, compare, angles, export, report):
     cli.add_command(command)
 
 

@@ -9,12 +9,13 @@ import click
 
 from .. import settings as defaults
 from ..errors import EXIT_FAILED, describe
+from ..render.report import write_report
 from ..run import run_folder
 from ..run.checks import check_folder_run
 from ..util.progress import write_line
 from .console import FINISHED, debugging, expectation_missed, handle_errors, note
-from .options import (accuracy_option, analysis_options, check_options, filter_options, pose_options, quality_options,
-                      run_checks, run_settings, video_options)
+from .options import (accuracy_option, analysis_options, check_options, draw_options, filter_options, pose_options,
+                      quality_options, run_checks, run_settings, video_options)
 
 
 def _reporter(quiet: bool, finished: list):
@@ -56,14 +57,17 @@ def _reporter(quiet: bool, finished: list):
               help="Leave out files whose name or relative path matches (e.g. 'raw/*'). Repeatable.")
 @analysis_options
 @filter_options
+@click.option("--report", "with_report", is_flag=True,
+              help="Also write OUT_DIR/report.html: every input with pictures and numbers, problems first.")
 @video_options
+@draw_options
 @quality_options
 @check_options
 @pose_options
 @accuracy_option(defaults.ACCURACY)
 @handle_errors
-def dir_(in_dir, out_dir, no_video, image_csv, skip_existing, jobs, engine, address, include, exclude, overwrite,
-         quiet, **params):
+def dir_(in_dir, out_dir, no_video, image_csv, skip_existing, jobs, engine, address, include, exclude, with_report,
+         overwrite, quiet, **params):
     """Process every image and video under IN_DIR, mirroring outputs under OUT_DIR.
 
     Every run writes OUT_DIR/movenet-run.json: each input's status, outputs, frame
@@ -86,6 +90,8 @@ def dir_(in_dir, out_dir, no_video, image_csv, skip_existing, jobs, engine, addr
                      on_plan=planned, on_record=_reporter(quiet, finished), include=list(include),
                      exclude=list(exclude))
     _summary(run, out_dir)
+    if with_report:
+        note(f"report: {write_report(out_dir)}")
     for line in check_folder_run(run, checks):
         expectation_missed(line)
     sys.exit(EXIT_FAILED if run.problems else checks.exit_code())

@@ -15,7 +15,7 @@ from ..pipeline import check_outputs, check_unique, image_outputs, process_image
 from ..pose import PoseEstimator
 from ..util.preflight import check_input, prepare_output_dirs
 from .console import debugging, expectation_missed, fail, handle_errors, note
-from .options import accuracy_option, analysis_options, check_options, pose_options, run_checks, run_settings
+from .options import accuracy_option, analysis_options, check_options, draw_options, pose_options, run_checks, run_settings
 
 
 @click.command()
@@ -26,6 +26,7 @@ from .options import accuracy_option, analysis_options, check_options, pose_opti
 @click.option("--csv", "write_csv", is_flag=True, help="Also write a CSV beside each JSON.")
 @check_options
 @analysis_options
+@draw_options
 @pose_options
 @accuracy_option(settings.ACCURACY_IMAGE)
 @handle_errors
@@ -36,7 +37,7 @@ def image(images, output, write_csv, overwrite, quiet, **params):
     for path in images:
         check_input(path)
     single = len(images) == 1 and output.suffix.lower() in IMAGE_EXTENSIONS
-    plans = [(path, with_analysis(image_outputs(path, output, single=single, csv=write_csv), settings.analysis))
+    plans = [(path, with_analysis(image_outputs(path, output, single=single, csv=write_csv), chosen.analysis))
              for path in images]
     for path, outputs in plans:
         check_outputs(images, outputs, overwrite=overwrite)
@@ -59,6 +60,6 @@ def image(images, output, write_csv, overwrite, quiet, **params):
         fail(describe(exc, path))
 
     checks.lap()
-    process_images(estimator, plans, on_done=done, on_error=error, analysis=chosen.analysis)
+    process_images(estimator, plans, on_done=done, on_error=error, analysis=chosen.analysis, style=chosen.style)
     checks.write()
     sys.exit(checks.exit_code())

@@ -7,19 +7,20 @@ Every default shown in ``--help`` is read from settings, so it is stated once.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from dataclasses import replace
+from pathlib import Path
 
 import click
 
 from .. import settings
+from ..analysis.filters import parse_filter
+from ..errors import MovenetError, OutputExistsError
+from ..render.draw import DrawStyle
 from ..results.expect import parse_expectations
 from ..run.checks import RunChecks
-from ..settings import RunSettings, VideoQuality
-from ..analysis.filters import parse_filter
-from ..errors import MovenetError
 from ..settings import AnalysisSettings, RunSettings, VideoQuality
 from ..types import MODEL_NAMES
+from ..util.system import default_threads, usable_cores
 
 
 class Number(click.ParamType):
@@ -161,7 +162,9 @@ def run_settings(params: dict) -> RunSettings:
     analysis = analysis_settings(params)
     if (analysis.filter or "").strip().lower() == "none":  # --filter none: no smoothing at all
         quality = replace(quality, smooth=False)
-    run = RunSettings(**take(params, POSE_KEYS), **take(params, VIDEO_KEYS), quality=quality, analysis=analysis)
+    style = draw_style(params) if "draw" in params else None
+    run = RunSettings(**take(params, POSE_KEYS), **take(params, VIDEO_KEYS), quality=quality, analysis=analysis,
+                      style=style)
     try:
         return run.check()
     except settings.UsageError as exc:
@@ -235,3 +238,78 @@ def analysis_settings(params: dict) -> AnalysisSettings:
     if values.get("formats") is not None:
         values["formats"] = tuple(dict.fromkeys(values["formats"]))
     return AnalysisSettings(**values)
+
+
+def report_page_options(fn):
+    """How the HTML report sorts inputs into buckets."""
+    return _apply(fn, [
+        click.option("--low-score", type=Number(0, 1), default=settings.REPORT_LOW_SCORE, show_default=True,
+                     help="Inputs whose mean person score is below this go in the report's 'low score' bucket."),
+        click.option("--quiet", "-q", is_flag=True, help="Do not print the report's path."),
+    ])
+
+
+class Layers(click.ParamType):
+    """A comma-separated list of drawing layers, or ``none``."""
+
+    name = "layers"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        layers = tuple(part.strip() for part in str(value).split(",") if part.strip())
+        if layers == ("none",):
+            return ()
+        unknown = [layer for layer in layers if layer not in settings.DRAW_LAYERS]
+        if unknown or not layers:
+            self.fail(f"{value!r}: give some of {','.join(settings.DRAW_LAYERS)}, or none", param, ctx)
+        return layers
+
+
+def draw_options(fn):
+    """What the annotated image or video shows."""
+    return _apply(fn, [
+        click.option("--draw", "draw", type=Layers(), default=settings.DRAW, metavar="LAYERS",
+                     help=f"Comma-separated layers to draw, from {','.join(settings.DRAW_LAYERS)}, or none "
+                     "[default: skeleton,points, plus ids for multipose]."),
+        click.option("--line-width", type=Number(1, integer=True), default=settings.LINE_WIDTH,
+                     help="Skeleton line width in pixels [default: about 1/320 of the frame diagonal]."),
+        click.option("--point-radius", type=Number(1, integer=True), default=settings.POINT_RADIUS,
+                     help="Keypoint dot radius in pixels [default: 1.4 times the default line width]."),
+        click.option("--blur-faces", is_flag=True, default=settings.BLUR_FACES,
+                     help="Blur each person's face region (around the nose, eyes and ears keypoints). A "
+                     "convenience, not an anonymisation guarantee: faces the model misses stay sharp."),
+    ])
+
+
+def draw_style(params: dict) -> DrawStyle | None:
+    """The drawing options taken out of ``params``; None when they are all at their defaults."""
+    style = DrawStyle(layers=params.pop("draw"), line_width=params.pop("line_width"),
+                      point_radius=params.pop("point_radius"), blur_faces=params.pop("blur_faces"))
+    return None if style == DrawStyle() else style
+
+
+def runner_size(threads: int | None, batch_size: int | None, *, encoding: bool, warn) -> tuple[int, int | None]:
+    """Threads (at most the cores) and batch size (at most the threads: a larger batch runs no
+    faster and only holds more frames in memory), with a warning where the asked ones are cut."""
+    cores = usable_cores()
+    if threads is not None and threads > cores:
+        warn(f"--threads {threads} is more than the {cores} cores this process may use; using {cores}")
+        threads = cores
+    threads = threads or default_threads(encoding=encoding)
+    if batch_size is not None and batch_size > threads:
+        warn(f"--batch-size {batch_size} is more than the {threads} inference threads; using {threads}")
+        batch_size = threads
+    return threads, batch_size
+
+
+def check_report_path(report_path, outputs, overwrite: bool) -> None:
+    """``video --report``: an .html path, a JSON to build it from, and no file replaced unasked."""
+    if report_path is None:
+        return
+    if report_path.suffix.lower() not in (".html", ".htm"):
+        raise click.BadParameter(f"{report_path} must end in .html", param_hint="--report")
+    if outputs.json is None:
+        raise click.BadParameter("the report is built from the JSON: give -o or --json", param_hint="--report")
+    if report_path.exists() and not overwrite:
+        raise OutputExistsError(f"{report_path}: already exists; pass --overwrite to replace it")

@@ -1,4 +1,4 @@
-"""``movenet video``: poses on a video, its annotated MP4, JSON, CSV, JSON Lines and plot."""
+"""``movenet video``: poses on a video, its annotated MP4, JSON, CSV, JSON Lines, plot and report."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from .. import settings
 from ..errors import EXIT_FAILED, MovenetError, describe
 from ..media.stdin import STDIN, spooled_stdin
 from ..pipeline import Outputs, check_outputs, process_video
-from ..pose import PoseEstimator
-from ..util.preflight import check_input, prepare_output_dirs
-from ..util.system import default_threads, usable_cores
-from .console import expectation_missed, handle_errors, incomplete, note, reserve_stdout, warn
-from .options import (accuracy_option, analysis_options, check_options, filter_options, pose_options, quality_options,
-                      run_checks, run_settings, runner_options, video_options)
 from ..pipeline.analysis import with_analysis
+from ..pose import PoseEstimator
+from ..render.report import write_video_report
+from ..util.preflight import check_input, prepare_output_dirs
+from .console import expectation_missed, handle_errors, incomplete, note, reserve_stdout, warn
+from .options import (accuracy_option, analysis_options, check_options, check_report_path, draw_options,
+                      filter_options, pose_options, quality_options, run_checks, run_settings, runner_options,
+                      runner_size, video_options)
 
 
 def _outputs(output, json_path, csv_path, no_video, plot_path, jsonl) -> Outputs:
@@ -33,20 +34,6 @@ def _outputs(output, json_path, csv_path, no_video, plot_path, jsonl) -> Outputs
                    None if jsonl is None else (jsonl if jsonl == STDIN else Path(jsonl)))
 
 
-def _runner_size(threads: int | None, batch_size: int | None, *, encoding: bool) -> tuple[int, int | None]:
-    """Threads (at most the cores) and batch size (at most the threads: a larger batch runs no
-    faster and only holds more frames in memory), with a warning where the asked ones are cut."""
-    cores = usable_cores()
-    if threads is not None and threads > cores:
-        warn(f"--threads {threads} is more than the {cores} cores this process may use; using {cores}")
-        threads = cores
-    threads = threads or default_threads(encoding=encoding)
-    if batch_size is not None and batch_size > threads:
-        warn(f"--batch-size {batch_size} is more than the {threads} inference threads; using {threads}")
-        batch_size = threads
-    return threads, batch_size
-
-
 @click.command()
 @click.argument("source", type=click.Path(path_type=Path, readable=False, allow_dash=True))
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Annotated MP4 (JSON and CSV go beside it).")
@@ -56,8 +43,11 @@ def _runner_size(threads: int | None, batch_size: int | None, *, encoding: bool)
               help="Also write JSON Lines, one line per frame as it is produced; - for stdout (then only data goes there).")
 @click.option("--no-video", is_flag=True, help="Write only the keypoint data, no annotated video.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), help="Also write a PNG summary of the run here.")
+@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write an HTML report of the run here (pictures in NAME_files/ beside it).")
 @analysis_options
 @filter_options
+@draw_options
 @video_options
 @runner_options
 @quality_options
@@ -65,8 +55,8 @@ def _runner_size(threads: int | None, batch_size: int | None, *, encoding: bool)
 @pose_options
 @accuracy_option(settings.ACCURACY)
 @handle_errors
-def video(source, output, json_path, csv_path, jsonl, no_video, plot_path, threads, batch_size, overwrite, quiet,
-          **params):
+def video(source, output, json_path, csv_path, jsonl, no_video, plot_path, report_path, threads, batch_size, overwrite,
+          quiet, **params):
     """Estimate poses on a video: annotated H.264 MP4 plus per-frame JSON and CSV.
 
     SOURCE may be - to read the video from stdin. People keep their ids across frames and
@@ -75,6 +65,7 @@ def video(source, output, json_path, csv_path, jsonl, no_video, plot_path, threa
     checks = run_checks(params, "movenet video")
     chosen = run_settings(params)
     outputs = with_analysis(_outputs(output, json_path, csv_path, no_video, plot_path, jsonl), chosen.analysis)
+    check_report_path(report_path, outputs, overwrite)
     if jsonl == STDIN:
         reserve_stdout()
     frames: list = []
@@ -83,7 +74,7 @@ def video(source, output, json_path, csv_path, jsonl, no_video, plot_path, threa
             check_input(path)
             check_outputs([path], outputs, overwrite=overwrite)
             prepare_output_dirs(outputs.paths())
-            threads, batch_size = _runner_size(threads, batch_size, encoding=outputs.media is not None)
+            threads, batch_size = runner_size(threads, batch_size, encoding=outputs.media is not None, warn=warn)
             batch_size = batch_size or (threads if chosen.quality.batches(chosen.model) else 1)
             estimator = PoseEstimator.from_settings(chosen, threads=threads, batch_size=batch_size)
             stats = process_video(estimator, path, outputs, progress=not quiet, source_name=str(source),
@@ -93,6 +84,10 @@ def video(source, output, json_path, csv_path, jsonl, no_video, plot_path, threa
             checks.record(str(source), error=error.format_message())
             checks.write()
             raise error from exc
+    if report_path is not None:
+        page = write_video_report(outputs.json, outputs.media, report_path, plot_path=outputs.plot, csv_path=outputs.csv)
+        if not quiet:
+            note(f"report: {page}")
     _finish(source, stats, outputs, frames, checks, quiet)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ..media import read_image, write_image
-from ..render.draw import draw_poses
+from ..render.draw import DrawStyle, draw_poses
 from ..settings import AnalysisSettings
 from ..types import FrameResult
 from ..util.preflight import check_input
@@ -22,10 +22,10 @@ from .analysis import publish_analysis, wanted
 from .outputs import Outputs, OutputSet, model_info, open_sinks, source_info
 
 
-def process_image(estimator, path: str | os.PathLike, outputs: Outputs,
-                  analysis: AnalysisSettings | None = None) -> FrameResult:
-    """Estimate poses on one image and write the annotated image, JSON and CSV (and the angles
-    and exports ``analysis`` asks for)."""
+def process_image(estimator, path: str | os.PathLike, outputs: Outputs, analysis: AnalysisSettings | None = None,
+                  *, style: DrawStyle | None = None) -> FrameResult:
+    """Estimate poses on one image and write the annotated image (drawn in ``style``), JSON and CSV
+    (and the angles and exports ``analysis`` asks for)."""
     path = Path(path)
     check_input(path)
     image = read_image(path)
@@ -42,7 +42,8 @@ def process_image(estimator, path: str | os.PathLike, outputs: Outputs,
             for sink in open_sinks(outs, outputs, source, model):
                 sink.add(result)
         if outputs.media is not None:
-            annotated = draw_poses(image, poses, threshold=estimator.threshold, show_ids=estimator.spec.multipose)
+            annotated = draw_poses(image, poses, threshold=estimator.threshold, show_ids=estimator.spec.multipose,
+                                   style=style)
             outs.add_file(outputs.media, lambda tmp: write_image(tmp, annotated))
     return result
 
@@ -54,6 +55,7 @@ def process_images(
     on_done: Callable[[Path, Outputs, FrameResult], None],
     on_error: Callable[[Path, BaseException], None],
     analysis: AnalysisSettings | None = None,
+    style: DrawStyle | None = None,
 ) -> int:
     """Process each (image, outputs); one image's failure never stops the others.
 
@@ -62,7 +64,7 @@ def process_images(
     failed = 0
     for path, outputs in plans:
         try:
-            result = process_image(estimator, path, outputs, analysis)
+            result = process_image(estimator, path, outputs, analysis, style=style)
         except Exception as exc:  # noqa: BLE001 - reported for this image; the others go on
             on_error(path, exc)
             failed += 1

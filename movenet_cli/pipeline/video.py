@@ -33,7 +33,7 @@ from .. import settings
 from ..errors import MediaError
 from ..media import VideoInfo, VideoWriter, iter_frames, probe_video
 from ..pose.letterbox import letterbox_samples
-from ..render.draw import draw_poses
+from ..render.draw import DrawStyle, draw_poses
 from ..render.jsonl import JsonlSink
 from ..render.plot import RunSummary
 from ..render.sinks import JsonSink
@@ -80,6 +80,7 @@ class _Run:
     decoded: queue.Queue
     estimated: queue.Queue
     problems: list
+    style: DrawStyle | None = None
 
 
 def _decode(run: _Run, frame_range: dict, grid) -> None:
@@ -114,7 +115,7 @@ def _write(run: _Run, sinks: list, writer: VideoWriter | None) -> None:
             sink.add(item.result)
         if writer is not None:  # the frame was decoded for this run only: drawn on in place
             writer.write(draw_poses(item.frame.image, item.result.people, threshold=est.threshold,
-                                    show_ids=est.spec.multipose, inplace=True))
+                                    show_ids=est.spec.multipose, inplace=True, style=run.style))
 
 
 def _next_batch(run: _Run, size: int) -> tuple[list[Decoded], bool]:
@@ -180,20 +181,22 @@ def process_video(
     quality: VideoQuality | None = None,
     source_name: str | None = None,
     analysis: AnalysisSettings | None = None,
+    style: DrawStyle | None = None,
 ) -> RunStats:
     """Run the estimator over a video, writing the annotated MP4, JSON and CSV (and plot).
 
     ``quality`` sets tracking, smoothing and crop following (default: all on, see
     :class:`~movenet_cli.settings.VideoQuality`; ``VideoQuality.off()`` for none); ``analysis`` adds
-    an offline filter, angles and exports (:mod:`movenet_cli.pipeline.analysis`); ``source_name``:
-    what the results call the input (default ``path``; ``-`` for stdin)."""
+    an offline filter, angles and exports (:mod:`movenet_cli.pipeline.analysis`); ``style`` is how the
+    annotated video is drawn; ``source_name``: what the results call the input (``-`` for stdin)."""
     path = Path(path)
     check_input(path)
     settings.check_frame_range(start, end, every)
     info = probe_video(path)
     box = estimator.plan(info.height, info.width)
     process = FrameProcessor(video_quality(quality or VideoQuality(), analysis), estimator, info.width, info.height)
-    run = _Run(path, info, estimator, process, box, threading.Event(), queue.Queue(QUEUE_DEPTH), queue.Queue(QUEUE_DEPTH), [])
+    run = _Run(path, info, estimator, process, box, threading.Event(), queue.Queue(QUEUE_DEPTH),
+               queue.Queue(QUEUE_DEPTH), [], style)
     # With nothing to draw on or crop from, ffmpeg hands over only the pixels the letterbox resize reads.
     grid = box.samples() if outputs.media is None and not process.uses_image else None
     summary = RunSummary(str(path), estimator.threshold) if outputs.plot is not None else None

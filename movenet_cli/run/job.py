@@ -67,7 +67,7 @@ def failure_reason(exc: BaseException) -> str:
 
 def _run(estimator, job: Job, settings: RunSettings, progress: bool, on_result: Callable | None) -> tuple[int, int]:
     if job.kind == "image":
-        return 1, len(process_image(estimator, job.input, job.outputs, settings.analysis).people)
+        return 1, len(process_image(estimator, job.input, job.outputs, settings.analysis, style=settings.style).people)
     stats = process_video(
         estimator, job.input, job.outputs, progress=progress, on_result=on_result, **settings.video_options()
     )

@@ -141,6 +141,8 @@ def changed_options(previous: dict | None, settings: RunSettings) -> list[str]:
         changed.append("--start/--end/--every")
     if json.loads(json.dumps(before.get("quality"))) != json.loads(json.dumps(now["quality"])):
         changed.append("tracking/smoothing options")
+    if json.loads(json.dumps(before.get("style"))) != json.loads(json.dumps(now["style"])):
+        changed.append("drawing options")
     return changed
 
 
