@@ -96,7 +96,7 @@ def test_coco_export_scores_the_same_ap_as_movenet_eval(tmp_path):
 
     ground_truth = load_ground_truth(GT)
     images = [COCO_DEV / img["file_name"] for img in ground_truth["images"]]
-    run = run_movenet("image", *images, "-o", tmp_path / "img", "-q")
+    run = run_movenet("image", *images, "-o", tmp_path / "img", "--accuracy", "standard", "-q")  # as eval's default
     assert run.returncode == 0, run.stderr
     docs = [load_result(p) for p in sorted((tmp_path / "img").glob("*.json"))]
     assert len(docs) == len(images)

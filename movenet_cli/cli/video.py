@@ -31,7 +31,7 @@ def _outputs(output, json_path, csv_path, no_video, plot_path, jsonl) -> Outputs
         raise click.BadParameter(f"{plot_path} must end in .png", param_hint="--plot")
     beside = (lambda ext: output.with_suffix(ext)) if output is not None else (lambda ext: None)
     return Outputs(None if no_video else output, json_path or beside(".json"), csv_path or beside(".csv"), plot_path,
-                   None if jsonl is None else (jsonl if jsonl == STDIN else Path(jsonl)))
+                   jsonl=None if jsonl is None else (jsonl if jsonl == STDIN else Path(jsonl)))
 
 
 @click.command()
