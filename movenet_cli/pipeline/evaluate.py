@@ -28,7 +28,7 @@ from ..analysis.exports import coco_entry
 from ..errors import EvalError, MediaError
 from ..media import read_image
 from ..types import Pose
-from ..util.fs import atomic_write
+from ..util.fs import atomic_write, read_json
 
 # Names of COCOeval.stats for keypoints, in order.
 STAT_NAMES = ("AP", "AP50", "AP75", "AP_medium", "AP_large", "AR", "AR50", "AR75", "AR_medium", "AR_large")
@@ -89,22 +89,11 @@ def _check_annotation(path: Path, n: int, ann: Any, image_ids: set) -> None:
         raise EvalError(f"{where}.image_id {ann['image_id']!r} is not in images")
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EvalError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvalError(f"{path}: cannot read ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise EvalError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
-
-
 def load_ground_truth(path: str | os.PathLike) -> dict[str, Any]:
     """Read and check a COCO keypoint ground truth file: one line naming the file and the field
     for anything that cannot be scored (no images, no labelled people, a field of the wrong type)."""
     path = Path(path)
-    data = _read_json(path)
+    data = read_json(path, EvalError)
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(
         data.get("annotations"), list
     ):

@@ -49,7 +49,7 @@ import numpy as np
 from ..errors import UsageError
 from ..settings import ACCURACY_LEVELS as LEVELS
 from ..types import COCO_SIGMAS, FLIP_INDEX, Pose
-from .crops import Crop, crop_region, crop_resize, keypoint_extent
+from .crops import Crop, box_square, crop_region, crop_resize, keypoint_extent
 from .letterbox import Letterbox, letterbox, multipose_input_shape
 
 DEFAULT_REFINER = "thunder"
@@ -345,14 +345,8 @@ class AccurateEstimator:
 
     def _refine_crop(self, pose: Pose) -> Crop | None:
         """The square centred on ``pose``'s box, side = its longer side (x (1 + 2 margin))."""
-        if pose.bbox is None:
-            return None
-        x0, y0, x1, y1 = pose.bbox
-        side = max(x1 - x0, y1 - y0) * (1 + 2 * self.margin)
-        if not np.isfinite(side) or side < 2:
-            return None
         assert self.refiner is not None
-        return Crop.around((x0 + x1) / 2, (y0 + y1) / 2, side, self.refiner.spec.input_size)
+        return box_square(pose.bbox, self.margin, self.refiner.spec.input_size)
 
     def _refine(self, images: Sequence[np.ndarray], people: list[list[Pose]]) -> list[list[Pose]]:
         """Every person re-estimated on its crop by the refiner, in one batch; keeps score and box."""

@@ -80,6 +80,18 @@ def crop_resize(image: np.ndarray, crop: Crop) -> np.ndarray:
     return (out + 0.5).astype(np.uint8)
 
 
+def box_square(bbox, margin: float, out: int) -> Crop | None:
+    """The square centred on a person's box, side = its longer side x (1 + 2 ``margin``), resized to
+    ``out`` model pixels (``None``: no box, or too small to cut)."""
+    if bbox is None:
+        return None
+    x0, y0, x1, y1 = bbox
+    side = max(x1 - x0, y1 - y0) * (1 + 2 * margin)
+    if not np.isfinite(side) or side < 2:
+        return None
+    return Crop.around((x0 + x1) / 2, (y0 + y1) / 2, side, out)
+
+
 def keypoint_extent(keypoints: np.ndarray, threshold: float) -> tuple[float, float, float, float] | None:
     """The box around the keypoints scoring at least ``threshold`` (``None`` if none does):
     a SinglePose person's bbox."""

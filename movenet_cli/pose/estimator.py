@@ -18,7 +18,7 @@ from .. import settings
 from ..models.runners import make_runner
 from ..models.store import ModelStore
 from ..settings import RunSettings, check_pose_options
-from ..types import MODELS, Box, ModelSpec, Pose
+from ..types import MODELS, ModelSpec, Pose
 from .accuracy import AccurateEstimator, recipe_for
 from .crops import keypoint_extent
 from .letterbox import Letterbox, letterbox, multipose_input_shape, to_keypoints

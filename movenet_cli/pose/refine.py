@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import settings
 from ..types import ModelSpec, Pose
-from .crops import Crop, crop_resize
+from .crops import Crop, box_square, crop_resize
 from .letterbox import to_keypoints
 
 
@@ -58,13 +58,7 @@ class Refiner:
 
     def crop_for(self, pose: Pose) -> Crop | None:
         """The square around ``pose`` that the SinglePose model sees (``None``: no box)."""
-        if pose.bbox is None:
-            return None
-        x0, y0, x1, y1 = pose.bbox
-        side = max(x1 - x0, y1 - y0) * (1 + 2 * self.margin)
-        if not np.isfinite(side) or side < 2:
-            return None
-        return Crop.around((x0 + x1) / 2, (y0 + y1) / 2, side, self.estimator.spec.input_size)
+        return box_square(pose.bbox, self.margin, self.estimator.spec.input_size)
 
     def refine_one(self, image: np.ndarray, pose: Pose) -> Pose:
         crop = self.crop_for(pose)

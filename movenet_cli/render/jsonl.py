@@ -36,7 +36,7 @@ from typing import IO, Any
 from ..errors import MovenetError, safe_name
 from ..types import FrameResult
 from ..util.fs import remove_quietly, temp_path_for
-from .sinks import SCHEMA, frame_to_dict
+from .sinks import SCHEMA, Sink, frame_to_dict
 
 STDOUT = "-"
 
@@ -45,7 +45,7 @@ class JsonlError(MovenetError):
     """The JSON Lines stream cannot be written (a path that cannot be opened, a closed reader, a non-finite value)."""
 
 
-class JsonlSink:
+class JsonlSink(Sink):
     """Writes the header at once, then a line per :meth:`add`, flushed; :meth:`finish` writes the end line.
 
     ``target`` is a path, ``"-"`` for stdout, or an open text stream (left open). A regular
@@ -163,14 +163,6 @@ class JsonlSink:
         if self._owned:
             self._fh.close()
 
-    def __enter__(self) -> JsonlSink:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
 def is_stream_path(path: Path) -> bool:

@@ -30,7 +30,6 @@ Example::
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import re
@@ -49,7 +48,7 @@ from ..settings import REPORT_LOW_SCORE as LOW_SCORE
 from ..settings import REPORT_NAME
 from ..settings import REPORT_THUMB_WIDTH as THUMB_WIDTH
 from ..types import SKELETON, FrameResult
-from ..util.fs import atomic_path, atomic_write
+from ..util.fs import atomic_path, atomic_write, read_json
 
 MANIFEST_NAME = "movenet-run.json"  # written by run/manifest.py, read here
 FILES_DIR = "report_files"
@@ -320,14 +319,7 @@ def _num(value: Any) -> float | None:
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReportError(f"{path}: no such file (a report is built from a finished `movenet dir` run)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReportError(f"{path}: cannot be read ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise ReportError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    data = read_json(path, ReportError, "a report is built from a finished `movenet dir` run")
     if not isinstance(data, dict) or data.get("schema") != "movenet-run/1" or not isinstance(data.get("files"), list):
         raise ReportError(f"{path}: not a movenet-run/1 manifest")
     return data

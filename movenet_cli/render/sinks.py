@@ -63,7 +63,27 @@ def frame_to_dict(result: FrameResult) -> dict[str, Any]:
     }
 
 
-class _AtomicSink:
+class Sink:
+    """What every sink does as a context manager: ``close`` (publish) after a clean block,
+    ``abort`` (nothing published) after an error."""
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def abort(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class _AtomicSink(Sink):
     """A file written under a temporary name and renamed into place by ``close``."""
 
     def __init__(self, path: str | os.PathLike):
@@ -80,15 +100,6 @@ class _AtomicSink:
 
     def _close_files(self) -> None:  # pragma: no cover - overridden
         pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
 class JsonSink(_AtomicSink):

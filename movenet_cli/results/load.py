@@ -10,7 +10,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MovenetError
+from ..util.fs import read_json as fs_read_json
 from ..types import KEYPOINT_NAMES, FrameResult, Pose
 
 SCHEMA = "movenet/1"
@@ -102,15 +102,7 @@ def parse_result(data: Any, path: str | os.PathLike = "<result>") -> ResultDoc:
 
 def read_json(path: str | os.PathLike) -> Any:
     """A JSON file's data; :class:`ResultError` names the file and what is wrong with it."""
-    path = Path(path)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ResultError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ResultError(f"{path}: cannot be read ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise ResultError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    return fs_read_json(path, ResultError)
 
 
 def load_result(path: str | os.PathLike) -> ResultDoc:

@@ -232,3 +232,17 @@ def run_lock(path: PathLike, *, what: str) -> Iterator[None]:
             remove_quietly(path)
     finally:
         os.close(fd)
+
+
+def read_json(path: PathLike, error: type[MovenetError] = MovenetError, missing: str = "") -> Any:
+    """A JSON file's data; ``error`` (one line naming the file) when it is missing, unreadable or not
+    JSON. ``missing`` is added to the message of a missing file (what to do)."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: no such file{f' ({missing})' if missing else ''}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot be read ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
