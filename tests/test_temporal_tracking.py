@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from helpers import DEMO_CLIP
 from movenet_cli.temporal.tracking import make_tracker
 
