@@ -187,7 +187,7 @@ def direct_model_call(store, model: str, image: np.ndarray, in_h: int, in_w: int
     on a ``tf.image.resize_with_pad`` tensor, mapped back to source pixels by hand.
 
     Returns ``(score, keypoints (17, 3) as x, y, score)`` for every output row, best first
-    (SinglePose: one row, score 1).
+    (SinglePose: one row, score 1); MultiPose rows also have their box ``(x0, y0, x1, y1)``.
     """
     from movenet_cli.models._tf import tensorflow
 
@@ -200,15 +200,29 @@ def direct_model_call(store, model: str, image: np.ndarray, in_h: int, in_w: int
     pad_y = (in_h - height * scale) / 2
     pad_x = (in_w - width * scale) / 2
     multipose = model == "multipose"
-    rows = out.reshape(-1, 56)[:, :51] if multipose else out.reshape(1, 51)
+    rows = out.reshape(-1, 56) if multipose else out.reshape(1, 51)
     scores = out.reshape(-1, 56)[:, 55] if multipose else np.array([1.0])
     people = []
     for row, score in sorted(zip(rows, scores), key=lambda r: -r[1]):
-        kp = row.reshape(17, 3)
+        kp = row[:51].reshape(17, 3)
         x = (kp[:, 1] * in_w - pad_x) / scale
         y = (kp[:, 0] * in_h - pad_y) / scale
-        people.append((float(score), np.stack([x, y, kp[:, 2]], 1)))
+        person = (float(score), np.stack([x, y, kp[:, 2]], 1))
+        if multipose:  # the box: y_min, x_min, y_max, x_max
+            ys = (row[[51, 53]] * in_h - pad_y) / scale
+            xs = (row[[52, 54]] * in_w - pad_x) / scale
+            person += ((float(xs[0]), float(ys[0]), float(xs[1]), float(ys[1])),)
+        people.append(person)
     return people
+
+
+def direct_multipose(store, image: np.ndarray, min_pose_score: float = 0.25) -> list:
+    """The people the CLI's default model (MultiPose at 256) should find, as Poses, from
+    :func:`direct_model_call`."""
+    from movenet_cli.types import Pose
+
+    found = direct_model_call(store, "multipose", image, *multipose_shape(*image.shape[:2]))
+    return [Pose(kp, score, box) for score, kp, box in found if score >= min_pose_score]
 
 
 def multipose_shape(height: int, width: int, size: int = 256) -> tuple[int, int]:

@@ -9,7 +9,6 @@ result is right, not just that the command exited 0.
 from __future__ import annotations
 
 import ctypes
-import glob
 import json
 import os
 import re
@@ -24,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, run_movenet
+from helpers import DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, alive, direct_multipose, ffmpeg_children, run_movenet, start_movenet
 from corpus import CASES, VFR_FRAMES, build, vfr_time
 from movenet_cli import media
 
@@ -93,11 +92,11 @@ def _iou(a, b) -> float:
 
 
 @pytest.fixture(scope="module")
-def reference(estimators):
-    """What the CLI's default model finds in the sample photo and the first demo frames."""
-    estimator = estimators("multipose", "tflite")
-    frames = {f.index: estimator(f.image) for f in media.iter_frames(DEMO_CLIP, end=0.5)}
-    return {"photo": estimator(media.read_image(PERSON_JPG)), "clip": frames}
+def reference(store):
+    """What the CLI's default model finds in the sample photo and the first demo frames, from a
+    direct call of the model (not the package's estimator, which the CLI itself uses)."""
+    frames = {f.index: direct_multipose(store, f.image) for f in media.iter_frames(DEMO_CLIP, end=0.5)}
+    return {"photo": direct_multipose(store, media.read_image(PERSON_JPG)), "clip": frames}
 
 
 def matched_error(doc_frames, reference_frames) -> float:
@@ -523,32 +522,9 @@ def test_dir_with_five_good_and_five_bad_files(corpus, tmp_path, reference):
     assert hidden_files(out) == []
 
 
-def _ffmpeg_children(pid: int) -> list[int]:
-    """Live ffmpeg processes whose parent is ``pid``."""
-    found = []
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            text = Path(stat).read_text()
-        except OSError:
-            continue
-        name = text[text.index("(") + 1 : text.rindex(")")]
-        fields = text[text.rindex(")") + 2 :].split()
-        if "ffmpeg" in name and int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(text.split()[0]))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return text[text.rindex(")") + 2] != "Z"
-
-
 def _interrupt_when(args, ready, sig, timeout=240):
     """Start the CLI, send ``sig`` once ``ready()`` holds; return (result, ffmpeg pids seen then)."""
-    proc = subprocess.Popen([sys.executable, "-m", "movenet_cli", *map(str, args)], stderr=subprocess.PIPE)
+    proc = start_movenet(*args, stderr=subprocess.PIPE)
     chunks: list[bytes] = []
     reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: proc.stderr.read1(4096), b"")), daemon=True)
     reader.start()
@@ -556,7 +532,7 @@ def _interrupt_when(args, ready, sig, timeout=240):
     children: list[int] = []
     while time.monotonic() < deadline and proc.poll() is None:
         if ready():
-            children = _ffmpeg_children(proc.pid)
+            children = ffmpeg_children(proc.pid)
             proc.send_signal(sig)
             break
         time.sleep(0.05)
@@ -606,9 +582,9 @@ def test_sigint_halfway_through_a_video(tmp_path, long_clip):
     assert error_lines(result) == ["movenet: error: interrupted"]
     assert children, "ffmpeg was not running when the signal was sent"
     deadline = time.monotonic() + 5
-    while any(map(_alive, children)) and time.monotonic() < deadline:
+    while any(map(alive, children)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(map(_alive, children)), "ffmpeg processes left running"
+    assert not any(map(alive, children)), "ffmpeg processes left running"
     assert files_under(out) == []  # no MP4/JSON/CSV, and no hidden temporaries
 
 
@@ -631,7 +607,7 @@ def test_sigterm_in_dir_mode_reports_the_finished_files(tmp_path, long_clip):
     assert "--skip-existing" in result.stderr
     assert files_under(out) == ["a.jpg", "a.jpg.json", "b.mp4", "b.mp4.csv", "b.mp4.json", "movenet-run.json"]
     time.sleep(0.5)
-    assert not any(map(_alive, children))
+    assert not any(map(alive, children))
 
 
 # --------------------------------------------------------------------------

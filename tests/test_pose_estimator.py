@@ -23,7 +23,7 @@ def test_keypoints_match_a_direct_model_call(store, estimators, person_image, mo
     direct = [p for p in direct_model_call(store, model, person_image, in_h, in_w) if p[0] >= 0.2]
     assert poses, "nobody found in the sample image"
     assert len(poses) == len(direct)
-    for pose, (score, kp) in zip(poses, direct):
+    for pose, (score, kp, *_) in zip(poses, direct):
         confident = kp[:, 2] > 0.3
         assert confident.sum() >= 5
         err = np.linalg.norm(pose.keypoints[confident, :2] - kp[confident, :2], axis=1)
