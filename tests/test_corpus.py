@@ -1,5 +1,7 @@
 """The bad and awkward inputs of tests/corpus.py, each through the `movenet` command.
 
+Cases that only check parsing, messages and exit codes run the command in-process
+(Click's runner); the others run it in a child process as a user does.
 Every failure case checks the exact exit code, that stderr holds one error line
 naming the file, that there is no traceback, and that nothing (not even a hidden
 temporary file) is left at the output path.  Every success case checks that the
@@ -23,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, alive, direct_multipose, ffmpeg_children, run_movenet, start_movenet
+from helpers import (DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, alive, direct_multipose, ffmpeg_children, invoke, run_movenet,
+                     start_movenet)
 from corpus import CASES, VFR_FRAMES, build, vfr_time
 from movenet_cli import media
 
@@ -120,7 +123,7 @@ def matched_error(doc_frames, reference_frames) -> float:
 
 def test_missing_file(tmp_path):
     out = tmp_path / "out"
-    result = run_movenet("video", tmp_path / "missing.mp4", "-o", out / "x.mp4")
+    result = invoke("video", tmp_path / "missing.mp4", "-o", out / "x.mp4")
     assert_one_line(result, 1, tmp_path / "missing.mp4", "no such file")
     assert not out.exists()
 
@@ -128,7 +131,7 @@ def test_missing_file(tmp_path):
 def test_directory_given_to_video(tmp_path):
     out = tmp_path / "out"
     (tmp_path / "clips").mkdir()
-    result = run_movenet("video", tmp_path / "clips", "-o", out / "x.mp4")
+    result = invoke("video", tmp_path / "clips", "-o", out / "x.mp4")
     assert_one_line(result, 1, tmp_path / "clips", "is a folder", "movenet dir")
     assert not out.exists()
 
@@ -213,7 +216,7 @@ def test_output_folder_not_writable(tmp_path):
     assert files_under(out) == []
     # A folder that cannot even be created (its parent is a file) is refused the same way.
     (tmp_path / "plain").write_text("a file, not a folder")
-    result = run_movenet("image", PERSON_JPG, "-o", tmp_path / "plain" / "sub" / "p.jpg")
+    result = invoke("image", PERSON_JPG, "-o", tmp_path / "plain" / "sub" / "p.jpg")
     assert_one_line(result, 1, tmp_path / "plain" / "sub", "cannot create the output folder")
 
 
@@ -221,7 +224,7 @@ def test_output_equal_to_input(tmp_path):
     clip = tmp_path / "clip.mp4"
     shutil.copy(DEMO_CLIP, clip)
     before = clip.read_bytes()
-    result = run_movenet("video", clip, "-o", clip, "--overwrite")
+    result = invoke("video", clip, "-o", clip, "--overwrite")
     assert_one_line(result, 1, clip, "overwrite its input")
     assert clip.read_bytes() == before
     assert files_under(tmp_path) == ["clip.mp4"]
@@ -230,11 +233,11 @@ def test_output_equal_to_input(tmp_path):
 def test_existing_output_is_refused_unless_overwrite(tmp_path):
     kept = tmp_path / "clip.json"
     kept.write_text("precious")
-    result = run_movenet("video", DEMO_CLIP, "-o", tmp_path / "clip.mp4", "--end", "0.2")
+    result = invoke("video", DEMO_CLIP, "-o", tmp_path / "clip.mp4", "--end", "0.2")
     assert_one_line(result, 1, kept, "already exists", "--overwrite")
     assert kept.read_text() == "precious"
     assert files_under(tmp_path) == ["clip.json"]  # nothing else written either
-    result = run_movenet("video", DEMO_CLIP, "-o", tmp_path / "clip.mp4", "--end", "0.2", "--overwrite", "-q")
+    result = invoke("video", DEMO_CLIP, "-o", tmp_path / "clip.mp4", "--end", "0.2", "--overwrite", "-q")
     assert result.returncode == 0, result.stderr
     assert json.loads(kept.read_text())["schema"] == "movenet/1"
 
@@ -263,16 +266,16 @@ def test_dir_skip_existing_resumes(tmp_path):
 
 def test_bad_environment_is_one_line_in_every_command():
     for args in (("models", "list"), ("models", "path")):
-        result = run_movenet(*args, env={"MOVENET_SOURCES": "bogus"})
+        result = invoke(*args, env={"MOVENET_SOURCES": "bogus"})
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert error_lines(result) == ["movenet: error: unknown model source 'bogus'; known: tfhub, npm"]
 
 
 def test_usage_error_exit_code(tmp_path):
-    result = run_movenet("video", DEMO_CLIP)  # no output given
+    result = invoke("video", DEMO_CLIP)  # no output given
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "--output" in result.stderr
-    assert run_movenet("video", DEMO_CLIP, "-o", tmp_path / "x.mp4", "--bogus").returncode == 2
+    assert invoke("video", DEMO_CLIP, "-o", tmp_path / "x.mp4", "--bogus").returncode == 2
     assert files_under(tmp_path) == []
 
 
@@ -299,7 +302,7 @@ def test_unusable_file(corpus, tmp_path, case):
     path = corpus(case)
     out = tmp_path / "out"
     target = out / ("annotated.mp4" if command == "video" else "annotated.png")
-    result = run_movenet(command, path, "-o", target)
+    result = invoke(command, path, "-o", target)
     assert_one_line(result, code, path, *words)
     assert files_under(out) == []
 

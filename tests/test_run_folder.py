@@ -160,20 +160,20 @@ def test_skip_existing_redoes_only_damaged_outputs(sequential, tmp_path, footage
 def test_an_earlier_run_is_not_replaced_silently(sequential, tmp_path, footage):
     out = tmp_path / "out"
     shutil.copytree(sequential, out)
-    result = _dir(footage, out)
+    result = invoke("dir", footage, "-o", out, "--end", END, "-q")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and MANIFEST_NAME in lines[0] and "--skip-existing" in lines[0]
     assert _manifest(out) == _manifest(sequential)
     for other, named in [(["--end", "2"], "--end"), (["--end", END, "--no-smooth"], "smoothing")]:
-        result = run_movenet("dir", footage, "-o", out, "--skip-existing", *other)
+        result = invoke("dir", footage, "-o", out, "--skip-existing", *other)
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert result.returncode == 1 and len(lines) == 1 and named in lines[0], result.stderr
         assert _manifest(out) == _manifest(sequential)
 
     # Resuming with another model leaves the earlier outputs alone and says why.
     demo = (out / "demo.mp4.json").read_bytes()
-    result = _dir(footage, out, "--skip-existing", "--model", "lightning")
+    result = invoke("dir", footage, "-o", out, "--end", END, "-q", "--skip-existing", "--model", "lightning")
     files = _by_input(_manifest(out))
     assert files["demo.mp4"]["status"] == "failed" and "other settings" in files["demo.mp4"]["reason"]
     assert "--overwrite" in files["demo.mp4"]["reason"]
@@ -215,7 +215,7 @@ def test_resume_with_other_thresholds_keeps_the_earlier_outputs(sequential, tmp_
 def test_unwritable_output_folder_fails_early(tmp_path, footage):
     blocker = tmp_path / "file"
     blocker.write_text("a file where the output folder's parent should be")
-    result = run_movenet("dir", footage, "-o", blocker / "out", "--engine", "ray" if HAVE_RAY else "local")
+    result = invoke("dir", footage, "-o", blocker / "out", "--engine", "ray" if HAVE_RAY else "local")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "output folder" in lines[0] and str(blocker) in lines[0]
