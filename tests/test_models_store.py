@@ -105,8 +105,9 @@ def test_tampered_cache_is_detected_and_rebuilt(store, tmp_path):
 
 
 def test_import_from_package_tarball(store, tmp_path):
-    """The npm tarball's TF.js files convert to the very model the cache holds (the conversion is
-    deterministic but for the SavedModel's fingerprint), so the model the other tests check."""
+    """The npm tarball's TF.js files convert to the weights the cache holds, so to the model the
+    other tests check (the graph file itself carries names that depend on what TensorFlow
+    traced before in the process)."""
     import tarfile
 
     from movenet_cli.util.fs import hash_tree
@@ -122,8 +123,9 @@ def test_import_from_package_tarball(store, tmp_path):
     assert manifest["weights_sha256"] == NPM_SHA256["movenet-lightning.bin"]
     assert manifest["source"] == f"import:{tarball}"
     converted, cached = hash_tree(fresh.path("lightning")), hash_tree(store.path("lightning"))
-    converted.pop("fingerprint.pb")
-    assert converted == {name: digest for name, digest in cached.items() if name != "fingerprint.pb"}
+    assert "saved_model.pb" in converted
+    weights = [name for name in cached if name.startswith("variables/")]
+    assert len(weights) == 2 and {name: converted.get(name) for name in weights} == {n: cached[n] for n in weights}
     assert not fresh.is_cached("thunder")
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from helpers import DEMO_CLIP, EDGES, SIDE_COLOR
+from helpers import CYAN, DEMO_CLIP, EDGES, MAGENTA, SIDE_COLOR
 from movenet_cli import media
 from movenet_cli.render.draw import draw_poses
 from movenet_cli.types import KEYPOINT_NAMES, Pose
@@ -42,7 +42,11 @@ def test_each_side_is_drawn_in_its_documented_colour():
         assert tuple(drawn[int(round(y)), int(round(x))]) == SIDE_COLOR[side], (a, b, side)
     x, y = pose.keypoints[index["left_knee"], :2]
     assert tuple(drawn[int(y), int(x)]) == POINT
-    assert drawn[:, :200].max() == 0  # the person's left side went to the image's right
+    # facing the camera, the person's left side (magenta) is on the image's right
+    magenta = np.all(drawn == MAGENTA, axis=2).nonzero()[1]
+    cyan = np.all(drawn == CYAN, axis=2).nonzero()[1]
+    assert len(magenta) > 200 and len(cyan) > 200
+    assert magenta.min() > 320 - 3 and cyan.max() < 320 + 3
     low = Pose(pose.keypoints * [1, 1, 0.1], 0.9, pose.bbox)
     assert draw_poses(frame, [low], threshold=0.3).max() == 0
 
