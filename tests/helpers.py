@@ -138,10 +138,10 @@ def processes() -> dict[int, tuple[int, str, str]]:
     return table
 
 
-def descendants(pid: int) -> list[int]:
-    """Live processes below ``pid``, at any depth."""
+def descendants(pid: int, table: dict | None = None) -> list[int]:
+    """Live processes below ``pid``, at any depth (in ``table``, default a fresh :func:`processes`)."""
     children: dict[int, list[int]] = {}
-    for child, (parent, _, _) in processes().items():
+    for child, (parent, _, _) in (processes() if table is None else table).items():
         children.setdefault(parent, []).append(child)
     found, todo = [], [pid]
     while todo:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, cmdline, descendants, invoke, run_movenet, start_movenet
+from helpers import (DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, cmdline, descendants, invoke, processes, run_movenet,
+                     start_movenet)
 from movenet_cli import media
 from movenet_cli.run.manifest import MANIFEST_NAME
 
@@ -293,9 +294,10 @@ def test_ray_survives_a_killed_worker_and_matches_local(sequential, footage, tmp
     try:
         deadline = time.monotonic() + 180
         while killed is None and time.monotonic() < deadline and proc.poll() is None:
-            for pid in descendants(proc.pid):
+            table = processes()  # one walk of /proc per look: the window is about a second
+            for pid in descendants(proc.pid, table):
                 # A worker running two ffmpeg (decoder and encoder) is in the middle of a video.
-                if cmdline(pid).startswith("ray::process_on_worker") and len(descendants(pid)) >= 2:
+                if len(descendants(pid, table)) >= 2 and cmdline(pid).startswith("ray::process_on_worker"):
                     os.kill(pid, signal.SIGKILL)
                     killed = pid
                     break
