@@ -38,3 +38,13 @@ def person_image():
     from movenet_cli.media import read_image
 
     return read_image(PERSON_JPG)
+
+
+@pytest.fixture(scope="session")
+def clip_runs(estimators):
+    """MultiPose over the sample clip, tracked, without and with smoothing (FrameResults)."""
+    from helpers import run_video
+    from movenet_cli.settings import VideoQuality
+
+    est = estimators("multipose")
+    return run_video(est, VideoQuality(smooth=False)), run_video(est, VideoQuality())

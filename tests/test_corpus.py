@@ -1,5 +1,7 @@
 """The bad and awkward inputs of tests/corpus.py, each through the `movenet` command.
 
+Cases that only check parsing, messages and exit codes run the command in-process
+(Click's runner); the others run it in a child process as a user does.
 Every failure case checks the exact exit code, that stderr holds one error line
 naming the file, that there is no traceback, and that nothing (not even a hidden
 temporary file) is left at the output path.  Every success case checks that the
@@ -9,7 +11,6 @@ result is right, not just that the command exited 0.
 from __future__ import annotations
 
 import ctypes
-import glob
 import json
 import os
 import re
@@ -24,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, run_movenet
+from helpers import (DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, alive, direct_multipose, ffmpeg_children, invoke, run_movenet,
+                     start_movenet)
 from corpus import CASES, VFR_FRAMES, build, vfr_time
 from movenet_cli import media
 
@@ -93,11 +95,11 @@ def _iou(a, b) -> float:
 
 
 @pytest.fixture(scope="module")
-def reference(estimators):
-    """What the CLI's default model finds in the sample photo and the first demo frames."""
-    estimator = estimators("multipose", "tflite")
-    frames = {f.index: estimator(f.image) for f in media.iter_frames(DEMO_CLIP, end=0.5)}
-    return {"photo": estimator(media.read_image(PERSON_JPG)), "clip": frames}
+def reference(store):
+    """What the CLI's default model finds in the sample photo and the first demo frames, from a
+    direct call of the model (not the package's estimator, which the CLI itself uses)."""
+    frames = {f.index: direct_multipose(store, f.image) for f in media.iter_frames(DEMO_CLIP, end=0.5)}
+    return {"photo": direct_multipose(store, media.read_image(PERSON_JPG)), "clip": frames}
 
 
 def matched_error(doc_frames, reference_frames) -> float:
@@ -121,7 +123,7 @@ def matched_error(doc_frames, reference_frames) -> float:
 
 def test_missing_file(tmp_path):
     out = tmp_path / "out"
-    result = run_movenet("video", tmp_path / "missing.mp4", "-o", out / "x.mp4")
+    result = invoke("video", tmp_path / "missing.mp4", "-o", out / "x.mp4")
     assert_one_line(result, 1, tmp_path / "missing.mp4", "no such file")
     assert not out.exists()
 
@@ -129,7 +131,7 @@ def test_missing_file(tmp_path):
 def test_directory_given_to_video(tmp_path):
     out = tmp_path / "out"
     (tmp_path / "clips").mkdir()
-    result = run_movenet("video", tmp_path / "clips", "-o", out / "x.mp4")
+    result = invoke("video", tmp_path / "clips", "-o", out / "x.mp4")
     assert_one_line(result, 1, tmp_path / "clips", "is a folder", "movenet dir")
     assert not out.exists()
 
@@ -214,7 +216,7 @@ def test_output_folder_not_writable(tmp_path):
     assert files_under(out) == []
     # A folder that cannot even be created (its parent is a file) is refused the same way.
     (tmp_path / "plain").write_text("a file, not a folder")
-    result = run_movenet("image", PERSON_JPG, "-o", tmp_path / "plain" / "sub" / "p.jpg")
+    result = invoke("image", PERSON_JPG, "-o", tmp_path / "plain" / "sub" / "p.jpg")
     assert_one_line(result, 1, tmp_path / "plain" / "sub", "cannot create the output folder")
 
 
@@ -222,7 +224,7 @@ def test_output_equal_to_input(tmp_path):
     clip = tmp_path / "clip.mp4"
     shutil.copy(DEMO_CLIP, clip)
     before = clip.read_bytes()
-    result = run_movenet("video", clip, "-o", clip, "--overwrite")
+    result = invoke("video", clip, "-o", clip, "--overwrite")
     assert_one_line(result, 1, clip, "overwrite its input")
     assert clip.read_bytes() == before
     assert files_under(tmp_path) == ["clip.mp4"]
@@ -231,11 +233,11 @@ def test_output_equal_to_input(tmp_path):
 def test_existing_output_is_refused_unless_overwrite(tmp_path):
     kept = tmp_path / "clip.json"
     kept.write_text("precious")
-    result = run_movenet("video", DEMO_CLIP, "-o", tmp_path / "clip.mp4", "--end", "0.2")
+    result = invoke("video", DEMO_CLIP, "-o", tmp_path / "clip.mp4", "--end", "0.2")
     assert_one_line(result, 1, kept, "already exists", "--overwrite")
     assert kept.read_text() == "precious"
     assert files_under(tmp_path) == ["clip.json"]  # nothing else written either
-    result = run_movenet("video", DEMO_CLIP, "-o", tmp_path / "clip.mp4", "--end", "0.2", "--overwrite", "-q")
+    result = invoke("video", DEMO_CLIP, "-o", tmp_path / "clip.mp4", "--end", "0.2", "--overwrite", "-q")
     assert result.returncode == 0, result.stderr
     assert json.loads(kept.read_text())["schema"] == "movenet/1"
 
@@ -264,16 +266,16 @@ def test_dir_skip_existing_resumes(tmp_path):
 
 def test_bad_environment_is_one_line_in_every_command():
     for args in (("models", "list"), ("models", "path")):
-        result = run_movenet(*args, env={"MOVENET_SOURCES": "bogus"})
+        result = invoke(*args, env={"MOVENET_SOURCES": "bogus"})
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert error_lines(result) == ["movenet: error: unknown model source 'bogus'; known: tfhub, npm"]
 
 
 def test_usage_error_exit_code(tmp_path):
-    result = run_movenet("video", DEMO_CLIP)  # no output given
+    result = invoke("video", DEMO_CLIP)  # no output given
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "--output" in result.stderr
-    assert run_movenet("video", DEMO_CLIP, "-o", tmp_path / "x.mp4", "--bogus").returncode == 2
+    assert invoke("video", DEMO_CLIP, "-o", tmp_path / "x.mp4", "--bogus").returncode == 2
     assert files_under(tmp_path) == []
 
 
@@ -300,7 +302,7 @@ def test_unusable_file(corpus, tmp_path, case):
     path = corpus(case)
     out = tmp_path / "out"
     target = out / ("annotated.mp4" if command == "video" else "annotated.png")
-    result = run_movenet(command, path, "-o", target)
+    result = invoke(command, path, "-o", target)
     assert_one_line(result, code, path, *words)
     assert files_under(out) == []
 
@@ -523,32 +525,9 @@ def test_dir_with_five_good_and_five_bad_files(corpus, tmp_path, reference):
     assert hidden_files(out) == []
 
 
-def _ffmpeg_children(pid: int) -> list[int]:
-    """Live ffmpeg processes whose parent is ``pid``."""
-    found = []
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            text = Path(stat).read_text()
-        except OSError:
-            continue
-        name = text[text.index("(") + 1 : text.rindex(")")]
-        fields = text[text.rindex(")") + 2 :].split()
-        if "ffmpeg" in name and int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(text.split()[0]))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return text[text.rindex(")") + 2] != "Z"
-
-
 def _interrupt_when(args, ready, sig, timeout=240):
     """Start the CLI, send ``sig`` once ``ready()`` holds; return (result, ffmpeg pids seen then)."""
-    proc = subprocess.Popen([sys.executable, "-m", "movenet_cli", *map(str, args)], stderr=subprocess.PIPE)
+    proc = start_movenet(*args, stderr=subprocess.PIPE)
     chunks: list[bytes] = []
     reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: proc.stderr.read1(4096), b"")), daemon=True)
     reader.start()
@@ -556,7 +535,7 @@ def _interrupt_when(args, ready, sig, timeout=240):
     children: list[int] = []
     while time.monotonic() < deadline and proc.poll() is None:
         if ready():
-            children = _ffmpeg_children(proc.pid)
+            children = ffmpeg_children(proc.pid)
             proc.send_signal(sig)
             break
         time.sleep(0.05)
@@ -606,9 +585,9 @@ def test_sigint_halfway_through_a_video(tmp_path, long_clip):
     assert error_lines(result) == ["movenet: error: interrupted"]
     assert children, "ffmpeg was not running when the signal was sent"
     deadline = time.monotonic() + 5
-    while any(map(_alive, children)) and time.monotonic() < deadline:
+    while any(map(alive, children)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(map(_alive, children)), "ffmpeg processes left running"
+    assert not any(map(alive, children)), "ffmpeg processes left running"
     assert files_under(out) == []  # no MP4/JSON/CSV, and no hidden temporaries
 
 
@@ -631,7 +610,7 @@ def test_sigterm_in_dir_mode_reports_the_finished_files(tmp_path, long_clip):
     assert "--skip-existing" in result.stderr
     assert files_under(out) == ["a.jpg", "a.jpg.json", "b.mp4", "b.mp4.csv", "b.mp4.json", "movenet-run.json"]
     time.sleep(0.5)
-    assert not any(map(_alive, children))
+    assert not any(map(alive, children))
 
 
 # --------------------------------------------------------------------------

