@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from corpus import build
 from helpers import PERSON_JPG
 
 
@@ -48,3 +51,17 @@ def clip_runs(estimators):
 
     est = estimators("multipose")
     return run_video(est, VideoQuality(smooth=False)), run_video(est, VideoQuality())
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory):
+    """``corpus(name)``: the path of a tests/corpus.py file, made once per test session."""
+    folder = tmp_path_factory.mktemp("corpus")
+    made: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in made:
+            made[name] = build(name, folder)
+        return made[name]
+
+    return get

@@ -27,26 +27,12 @@ import pytest
 
 from helpers import (DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, alive, direct_multipose, ffmpeg_children, invoke, run_movenet,
                      start_movenet)
-from corpus import CASES, VFR_FRAMES, build, vfr_time
+from corpus import VFR_FRAMES, vfr_time
 from movenet_cli import media
 
 # --------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """``corpus(name)``: the path of a corpus file, made once per test module."""
-    folder = tmp_path_factory.mktemp("corpus")
-    made: dict[str, Path] = {}
-
-    def get(name: str) -> Path:
-        if name not in made:
-            made[name] = build(name, folder)
-        return made[name]
-
-    return get
 
 
 def error_lines(result) -> list[str]:

@@ -15,22 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from corpus import TONES_HZ, build
+from corpus import TONES_HZ
 from helpers import DEMO_CLIP, PERSON_JPG, run_movenet
 from movenet_cli.media import ffmpeg_exe, probe_video
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("trust-corpus")
-    made: dict[str, Path] = {}
-
-    def get(name: str) -> Path:
-        if name not in made:
-            made[name] = build(name, folder)
-        return made[name]
-
-    return get
 
 
 def one_error(result, code: int, *words: str) -> str:

@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from .. import settings
-from ..errors import describe
+from ..errors import MovenetError, describe
 from ..media import IMAGE_EXTENSIONS
+from ..media.images import check_image_size
 from ..pipeline.analysis import with_analysis
 from ..pipeline import check_outputs, check_unique, image_outputs, process_images
 from ..pose import PoseEstimator
@@ -36,6 +37,10 @@ def image(images, output, write_csv, overwrite, quiet, **params):
     chosen = run_settings(params)
     for path in images:
         check_input(path)
+        try:
+            check_image_size(path)  # a huge image is refused before a model is loaded
+        except MovenetError as exc:
+            raise MovenetError(describe(exc, path)) from exc
     single = len(images) == 1 and output.suffix.lower() in IMAGE_EXTENSIONS
     plans = [(path, with_analysis(image_outputs(path, output, single=single, csv=write_csv), chosen.analysis))
              for path in images]

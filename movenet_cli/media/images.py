@@ -70,6 +70,23 @@ def _to_rgb_array(img: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.uint8)
 
 
+def check_image_size(path: PathLike) -> None:
+    """Refuse an image above :data:`~movenet_cli.media.formats.MAX_PIXELS` from its header alone,
+    before any model is loaded or pixel decoded; files Pillow does not recognise are left to
+    :func:`read_image`, which says what is wrong with them."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(os.fspath(path)) as img:
+                size = img.size
+    except Image.DecompressionBombError as exc:
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        raise too_large(f"an image of {int(pixels.group(1)) / 1e6:.0f} MP" if pixels else "the image") from exc
+    except (UnidentifiedImageError, OSError, ValueError):
+        return
+    check_pixels(*size)
+
+
 def read_image(path: PathLike) -> np.ndarray:
     """Read a still image as an upright ``uint8`` RGB array ``(H, W, 3)``.
 
