@@ -285,7 +285,8 @@ def draw_options(fn):
 def draw_style(params: dict) -> DrawStyle | None:
     """The drawing options taken out of ``params``; None when they are all at their defaults."""
     style = DrawStyle(layers=params.pop("draw"), line_width=params.pop("line_width"),
-                      point_radius=params.pop("point_radius"), blur_faces=params.pop("blur_faces"))
+                      point_radius=params.pop("point_radius"), blur_faces=params.pop("blur_faces"),
+                      angles=params.pop("draw_angles", settings.DRAW_ANGLES))
     return None if style == DrawStyle() else style
 
 
@@ -313,3 +314,12 @@ def check_report_path(report_path, outputs, overwrite: bool) -> None:
         raise click.BadParameter("the report is built from the JSON: give -o or --json", param_hint="--report")
     if report_path.exists() and not overwrite:
         raise OutputExistsError(f"{report_path}: already exists; pass --overwrite to replace it")
+
+
+def draw_angles_option(fn):
+    """Joint angles drawn on the annotated image or video."""
+    return _apply(fn, [
+        click.option("--draw-angles", is_flag=True, default=settings.DRAW_ANGLES,
+                     help="Write each joint angle (integer degrees, per frame, unfiltered) next to its joint; "
+                     "the same as adding 'angles' to --draw."),
+    ])
