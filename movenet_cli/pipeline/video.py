@@ -210,7 +210,7 @@ def process_video(
     bar = progress_bar(_expected_frames(info, start, end, every), unit="frame", desc=name) if progress else None
     counts = {"frames": 0, "people": 0}
     kept: list[FrameResult] | None = [] if wanted(analysis) else None  # for the analysis step
-    found = _listener(counts, on_result, summary and summary.add, bar and (lambda _: bar.update(1)),
+    found = _listener(counts, on_result, summary and summary.add, bar is not None and (lambda _: bar.update(1)),
                       kept is not None and kept.append)
     started = time.perf_counter()
     try:
