@@ -279,7 +279,8 @@ def _open_writer(outs: OutputSet, outputs: Outputs, info: VideoInfo, path: Path,
         return None
     return outs.add(
         VideoWriter(outputs.media, info.width, info.height, info.fps / every,
-                    audio_source=str(path) if info.has_audio and not is_url(path) else None, audio_start=start, audio_end=end,
+                    audio_source=str(path) if info.has_audio and not is_url(path) else None,
+                    audio_start=start, audio_end=end,
                     audio_info=info, sample_aspect_ratio=info.sample_aspect_ratio, preset=preset, crf=crf)
     )
 
