@@ -37,12 +37,13 @@ ACCURACY = "standard"  # video, dir, eval: footage at a useful speed
 ACCURACY_IMAGE = "high"  # image: one photo, where 0.5 s against 0.3 s is nothing to a person
 
 # -- drawing --------------------------------------------------------------------
-DRAW_LAYERS = ("skeleton", "points", "boxes", "ids", "scores")
+DRAW_LAYERS = ("skeleton", "points", "boxes", "ids", "scores", "angles")
 # None: skeleton and points, plus ids for MultiPose; line width and dot radius scale with the frame.
 DRAW = None
 LINE_WIDTH = None
 POINT_RADIUS = None
 BLUR_FACES = False
+DRAW_ANGLES = False  # --draw-angles: the "angles" layer on top of the others
 
 # -- video frames and encoding --------------------------------------------------
 EVERY = 1

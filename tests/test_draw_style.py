@@ -130,4 +130,5 @@ def test_cli_options_reach_image_and_dir_workers(tmp_path):
     nose = doc["frames"][0]["people"][0]["keypoints"][0]
     assert xs.min() <= nose[0] <= xs.max() and ys.min() <= nose[1] <= ys.max()
     settings = json.loads((tmp_path / "out" / "movenet-run.json").read_text())["settings"]
-    assert settings["style"] == {"layers": [], "line_width": None, "point_radius": None, "blur_faces": True}
+    assert settings["style"] == {"layers": [], "line_width": None, "point_radius": None, "blur_faces": True,
+                                 "angles": False}

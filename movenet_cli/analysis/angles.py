@@ -116,6 +116,8 @@ NOT_AVAILABLE = {
     "right_hand / left_hand": "need the index finger",
 }
 _BY_NAME = {a.name: a for a in ANGLES}
+# Joint angles are named after the point they are measured at (the neck angle after the mid-shoulder point).
+JOINT_ANGLES: tuple[str, ...] = tuple(a.name for a in ANGLES if a.kind == "joint")
 
 
 def _select(names: Iterable[str] | None) -> tuple[AngleDef, ...]:
@@ -168,6 +170,13 @@ def compute_angles(
         value = (raw + angle.offset) * angle.sign
         out[angle.name] = np.mod(value + angle.wrap, 2 * angle.wrap) - angle.wrap
     return out
+
+
+def joint_anchor(keypoints: np.ndarray, name: str, threshold: float = settings.THRESHOLD) -> tuple[float, float] | None:
+    """Where the joint angle ``name`` sits in the image: the point it is named after (``neck``: the
+    midpoint of the shoulders), or ``None`` when a keypoint of that point is below ``threshold``."""
+    xy = _point(np.asarray(keypoints, dtype=np.float64), name, threshold)
+    return None if np.isnan(xy).any() else (float(xy[0]), float(xy[1]))
 
 
 def pose_angles(pose: Pose, *, threshold: float = settings.THRESHOLD, side: str = "right", digits: int | None = None) -> dict[str, float | None]:

@@ -14,6 +14,7 @@ from ..run import run_folder
 from ..run.checks import check_folder_run
 from ..util.progress import write_line
 from .console import FINISHED, debugging, expectation_missed, handle_errors, note
+from .options import draw_angles_option
 from .options import (accuracy_option, analysis_options, check_options, draw_options, filter_options, pose_options,
                       quality_options, run_checks, run_settings, video_options)
 
@@ -61,6 +62,7 @@ def _reporter(quiet: bool, finished: list):
               help="Also write OUT_DIR/report.html: every input with pictures and numbers, problems first.")
 @video_options
 @draw_options
+@draw_angles_option
 @quality_options
 @check_options
 @pose_options

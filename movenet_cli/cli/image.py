@@ -16,6 +16,7 @@ from ..pipeline import check_outputs, check_unique, image_outputs, process_image
 from ..pose import PoseEstimator
 from ..util.preflight import check_input, prepare_output_dirs
 from .console import debugging, expectation_missed, fail, handle_errors, note
+from .options import draw_angles_option
 from .options import accuracy_option, analysis_options, check_options, draw_options, pose_options, run_checks, run_settings
 
 
@@ -28,6 +29,7 @@ from .options import accuracy_option, analysis_options, check_options, draw_opti
 @check_options
 @analysis_options
 @draw_options
+@draw_angles_option
 @pose_options
 @accuracy_option(settings.ACCURACY_IMAGE)
 @handle_errors

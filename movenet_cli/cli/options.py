@@ -15,6 +15,7 @@ import click
 from .. import settings
 from ..analysis.filters import parse_filter
 from ..errors import MovenetError, OutputExistsError
+from ..media.url import is_url
 from ..render.draw import DrawStyle
 from ..results.expect import parse_expectations
 from ..run.checks import RunChecks
@@ -285,7 +286,8 @@ def draw_options(fn):
 def draw_style(params: dict) -> DrawStyle | None:
     """The drawing options taken out of ``params``; None when they are all at their defaults."""
     style = DrawStyle(layers=params.pop("draw"), line_width=params.pop("line_width"),
-                      point_radius=params.pop("point_radius"), blur_faces=params.pop("blur_faces"))
+                      point_radius=params.pop("point_radius"), blur_faces=params.pop("blur_faces"),
+                      angles=params.pop("draw_angles", settings.DRAW_ANGLES))
     return None if style == DrawStyle() else style
 
 
@@ -313,3 +315,31 @@ def check_report_path(report_path, outputs, overwrite: bool) -> None:
         raise click.BadParameter("the report is built from the JSON: give -o or --json", param_hint="--report")
     if report_path.exists() and not overwrite:
         raise OutputExistsError(f"{report_path}: already exists; pass --overwrite to replace it")
+
+
+class VideoSource(click.Path):
+    """A video file, ``-`` for stdin, or an http/https/rtsp URL (kept as the string it is)."""
+
+    def __init__(self):
+        super().__init__(path_type=Path, readable=False, allow_dash=True)
+
+    def convert(self, value, param, ctx):
+        return value if is_url(value) else super().convert(value, param, ctx)
+
+
+def url_options(fn):
+    """How long a network input may keep the run waiting."""
+    return _apply(fn, [
+        click.option("--url-timeout", type=Number(positive=True), default=settings.URL_TIMEOUT_S, show_default=True,
+                     metavar="SECONDS", help="For an http(s)/rtsp SOURCE: give up when the server does not "
+                     "answer (connect, or send more data) within this many seconds."),
+    ])
+
+
+def draw_angles_option(fn):
+    """Joint angles drawn on the annotated image or video."""
+    return _apply(fn, [
+        click.option("--draw-angles", is_flag=True, default=settings.DRAW_ANGLES,
+                     help="Write each joint angle (integer degrees, per frame, unfiltered) next to its joint; "
+                     "the same as adding 'angles' to --draw."),
+    ])

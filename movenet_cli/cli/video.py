@@ -11,15 +11,16 @@ import click
 from .. import settings
 from ..errors import EXIT_FAILED, MovenetError, describe
 from ..media.stdin import STDIN, spooled_stdin
+from ..media.url import display_url, is_url
 from ..pipeline import Outputs, check_outputs, process_video
 from ..pipeline.analysis import with_analysis
 from ..pose import PoseEstimator
 from ..render.report import write_video_report
 from ..util.preflight import check_input, prepare_output_dirs
 from .console import expectation_missed, handle_errors, incomplete, note, reserve_stdout, warn
-from .options import (accuracy_option, analysis_options, check_options, check_report_path, draw_options,
-                      filter_options, pose_options, quality_options, run_checks, run_settings, runner_options,
-                      runner_size, video_options)
+from .options import (VideoSource, accuracy_option, analysis_options, check_options, check_report_path,
+                      draw_angles_option, draw_options, filter_options, pose_options, quality_options, run_checks,
+                      run_settings, runner_options, runner_size, url_options, video_options)
 
 
 def _outputs(output, json_path, csv_path, no_video, plot_path, jsonl) -> Outputs:
@@ -35,7 +36,7 @@ def _outputs(output, json_path, csv_path, no_video, plot_path, jsonl) -> Outputs
 
 
 @click.command()
-@click.argument("source", type=click.Path(path_type=Path, readable=False, allow_dash=True))
+@click.argument("source", type=VideoSource())
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Annotated MP4 (JSON and CSV go beside it).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the JSON here instead.")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), help="Write the CSV here instead.")
@@ -48,7 +49,9 @@ def _outputs(output, json_path, csv_path, no_video, plot_path, jsonl) -> Outputs
 @analysis_options
 @filter_options
 @draw_options
+@draw_angles_option
 @video_options
+@url_options
 @runner_options
 @quality_options
 @check_options
@@ -56,10 +59,10 @@ def _outputs(output, json_path, csv_path, no_video, plot_path, jsonl) -> Outputs
 @accuracy_option(settings.ACCURACY)
 @handle_errors
 def video(source, output, json_path, csv_path, jsonl, no_video, plot_path, report_path, threads, batch_size, overwrite,
-          quiet, **params):
+          quiet, url_timeout, **params):
     """Estimate poses on a video: annotated H.264 MP4 plus per-frame JSON and CSV.
 
-    SOURCE may be - to read the video from stdin. People keep their ids across frames and
+    SOURCE may be - to read the video from stdin, or an http(s):// or rtsp:// URL. People keep their ids across frames and
     keypoints are smoothed over time; SinglePose models follow the person with a crop.
     """
     checks = run_checks(params, "movenet video")
@@ -71,16 +74,19 @@ def video(source, output, json_path, csv_path, jsonl, no_video, plot_path, repor
     frames: list = []
     with spooled_stdin() if str(source) == STDIN else contextlib.nullcontext(source) as path:
         try:
-            check_input(path)
-            check_outputs([path], outputs, overwrite=overwrite)
+            url = is_url(path)
+            if not url:
+                check_input(path)
+            check_outputs([] if url else [path], outputs, overwrite=overwrite)
             prepare_output_dirs(outputs.paths())
             threads, batch_size = runner_size(threads, batch_size, encoding=outputs.media is not None, warn=warn)
             batch_size = batch_size or (threads if chosen.quality.batches(chosen.model) else 1)
             estimator = PoseEstimator.from_settings(chosen, threads=threads, batch_size=batch_size)
-            stats = process_video(estimator, path, outputs, progress=not quiet, source_name=str(source),
-                                  on_result=frames.append if checks.expect.any else None, **chosen.video_options())
+            stats = process_video(estimator, path, outputs, progress=not quiet, source_name=display_url(source),
+                                  on_result=frames.append if checks.expect.any else None, url_timeout=url_timeout,
+                                  warn=warn, **chosen.video_options())
         except (MovenetError, OSError) as exc:
-            error = MovenetError(describe(exc, source), exit_code=getattr(exc, "exit_code", EXIT_FAILED))
+            error = MovenetError(describe(exc, display_url(source)), exit_code=getattr(exc, "exit_code", EXIT_FAILED))
             checks.record(str(source), error=error.format_message())
             checks.write()
             raise error from exc

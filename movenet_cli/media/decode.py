@@ -44,10 +44,12 @@ from fractions import Fraction
 
 import numpy as np
 
+from .. import settings
 from ..errors import MediaError
 from .ffmpeg import ffmpeg_exe, ffmpeg_version, last_error_line, passthrough_args, seconds_arg, start_ffmpeg, stop
 from .formats import check_pixels
 from .probe import PathLike, VideoInfo, probe_video
+from .url import display_url, input_args, is_url
 
 
 logger = logging.getLogger(__name__)
@@ -335,8 +337,12 @@ class FrameStream:
     """
 
     def __init__(self, path: str, info: VideoInfo, *, start: float | None, end: float | None, every: int,
-                 size: tuple[int, int] | None, maps: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+                 size: tuple[int, int] | None, maps: tuple[np.ndarray, np.ndarray] | None = None,
+                 url_timeout: float = settings.URL_TIMEOUT_S) -> None:
         self.path = path
+        # A URL is read once, as it arrives: no timestamp pre-pass; each wait on the server is bounded.
+        self.url_args = input_args(path, url_timeout) if is_url(path) else None
+        self._first_pts: int | None = None
         self.info = info
         self.start, self.end, self.every = start, end, every
         self.maps = maps  # (x, y) source pixel of each output pixel: see pixel_maps
@@ -391,7 +397,8 @@ class FrameStream:
     def _start(self) -> None:
         self._started = True
         info = self.info
-        self.timeline = read_timeline(ffmpeg_exe(), self.path, info.stream_index)
+        if self.url_args is None:
+            self.timeline = read_timeline(ffmpeg_exe(), self.path, info.stream_index)
         self.span = _frame_range(info, self.timeline, self.start, self.end, self.every)
         self.expected = self.span.expected
         if self.span.stop is not None and self.span.stop <= self.span.first:
@@ -409,7 +416,7 @@ class FrameStream:
             graph = _remap_graph(self.info.stream_index, filters, self.maps, self._map_dir.name)
         cmd = [
             ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info" if modern else "info",
-            *self.span.input_params, "-i", self.path, *graph,
+            *self.span.input_params, *(self.url_args or []), "-i", self.path, *graph,
             "-an", "-sn", "-dn", *passthrough_args(), "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
         ]  # fmt: skip
         self._proc = start_ffmpeg(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -465,10 +472,12 @@ class FrameStream:
             try:
                 pts = self._log.pts.get(timeout=_PTS_WAIT_S)
             except queue.Empty:
-                logger.warning("no timestamps from ffmpeg for %s; assuming a constant frame rate", self.path)
+                logger.warning("no timestamps from ffmpeg for %s; assuming a constant frame rate", display_url(self.path))
                 self._use_pts = False
         tl = self.timeline
         tb = self._log.time_base
+        if tl is None and self.url_args is not None and pts is not None and tb is not None:
+            return counted, self._stream_time(pts, tb, counted)
         if tl is not None and pts is not None and tb is not None:
             index = tl.nearest(float(pts * tb) + self.span.seek)
             if index >= counted - self.every + 1 or self.decoded == 0:  # never back to an index already given
@@ -477,6 +486,13 @@ class FrameStream:
         if tl is not None and counted < len(tl):
             return counted, tl.relative(counted)
         return counted, counted / self.info.fps
+
+    def _stream_time(self, pts: int, tb: Fraction, counted: int) -> float:
+        """A URL's frame time from the decoder's own timestamps: seconds since the first frame handed
+        out, plus where that frame sits (frames before a ``start`` seek taken as 1/fps apart)."""
+        if self._first_pts is None:
+            self._first_pts = pts
+        return float((pts - self._first_pts) * tb) + self.span.first / self.info.fps
 
     def _check_exit(self, *, partial: bool) -> None:
         assert self._proc is not None and self._log is not None
@@ -505,6 +521,7 @@ def iter_frames(
     size: tuple[int, int] | None = None,
     pixels: tuple[np.ndarray, np.ndarray] | None = None,
     info: VideoInfo | None = None,
+    url_timeout: float = settings.URL_TIMEOUT_S,
 ) -> FrameStream:
     """Decode a video into upright RGB frames.
 
@@ -526,6 +543,10 @@ def iter_frames(
     early (``close()``, a ``with`` block) stops the ffmpeg process, and once
     it is exhausted its ``problem`` says whether the file decoded only in
     part.  A crash of ffmpeg raises :class:`~movenet_cli.errors.MediaError`.
+
+    ``path`` may be an ``http://``, ``https://`` or ``rtsp://`` URL: it is read once, as it
+    arrives, each wait on the server limited to ``url_timeout`` seconds; frame times then come
+    from the decoder's per-frame timestamps (there is no pre-pass over the whole input).
     """
     if every < 1:
         raise ValueError("every must be >= 1")
@@ -540,10 +561,12 @@ def iter_frames(
     if pixels is not None and size is not None:
         raise ValueError("size and pixels cannot be combined")
 
-    info = info or probe_video(path)
+    url = is_url(path)
+    info = info or probe_video(path, url_timeout=url_timeout)
     check_pixels(info.width, info.height)
     maps = None if pixels is None else pixel_maps(pixels, info.width, info.height)
-    return FrameStream(os.path.abspath(path), info, start=start, end=end, every=every, size=size, maps=maps)
+    return FrameStream(path if url else os.path.abspath(path), info, start=start, end=end, every=every, size=size,
+                       maps=maps, url_timeout=url_timeout)
 
 
 def count_frames(path: PathLike) -> int:
@@ -552,8 +575,11 @@ def count_frames(path: PathLike) -> int:
     Reads the whole file without decoding it (a stream-copy pass listing the
     packets), so it is fast but proportional to the file size.  Frames that an
     edit list hides (a file trimmed by stream copy starts at a keyframe before
-    the cut) are not counted.
+    the cut) are not counted.  A URL is refused: counting would read the whole stream once more.
     """
+    if is_url(path):
+        raise MediaError(f"{display_url(path)}: cannot count the frames of a URL without reading all of it; "
+                         "the run's JSON gives the frames processed")
     timeline = read_timeline(ffmpeg_exe(), os.path.abspath(path), probe_video(path).stream_index)
     if timeline is None:
         raise MediaError("cannot count frames: ffmpeg could not list the video packets")

@@ -26,6 +26,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from fractions import Fraction
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from ..errors import MediaError, first_line, safe_name
+from .url import display_url, is_url, timeout_option
 
 __all__ = [
     "PROBE_TIMEOUT_S",
@@ -66,6 +68,9 @@ _MSG_STILL = "not a video file (it is a still image); use `movenet image`"
 _MSG_COVER_ONLY = "no video stream (only cover art); give a file with video"
 _MSG_AUDIO_ONLY = "no video stream (audio only?); give a file with video"
 _MSG_TIMEOUT = "timed out while reading the video header"
+_MSG_URL_TIMEOUT = "timed out after {:g} s waiting for the server"
+_MSG_URL_REFUSED = "could not connect (connection refused); check the address and that the server runs"
+_MSG_URL_FAILED = "could not connect ({}); check the address and the network"
 
 
 @dataclass(frozen=True)
@@ -242,7 +247,9 @@ def _frame_count(stream: Any, fps: Fraction, container_duration: float | None) -
 
 
 def _check_path(path: str) -> None:
-    """Refuse what is plainly not a readable file before FFmpeg sees it."""
+    """Refuse what is plainly not a readable file before FFmpeg sees it (a URL is not a file)."""
+    if is_url(path):
+        return
     if not os.path.exists(path):
         raise MediaError(_named(path, _MSG_NOT_FOUND))
     if os.path.isdir(path):
@@ -252,13 +259,40 @@ def _check_path(path: str) -> None:
 
 
 def _named(path: str, message: str) -> str:
-    return f"{safe_name(path)}: {message}"
+    return f"{safe_name(display_url(path))}: {message}"
 
 
-def _open(path: str) -> Any:
+def _open_url(url: str, timeout: float | None) -> Any:
+    """``av.open`` of a network URL, each wait on the server bounded by ``timeout`` seconds."""
+    import av
+
+    options = {"metadata_errors": "replace"}
+    if timeout is not None:
+        options.update(timeout=timeout, options={timeout_option(url): str(max(1, round(timeout * 1_000_000)))})
+    started = time.monotonic()
+    try:
+        return av.open(url, mode="r", **options)
+    except (av.error.ExitError, TimeoutError) as exc:
+        raise MediaError(_named(url, _MSG_URL_TIMEOUT.format(timeout or 0))) from exc
+    except ConnectionRefusedError as exc:
+        raise MediaError(_named(url, _MSG_URL_REFUSED)) from exc
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        if timeout is not None and time.monotonic() - started >= timeout * 0.95:
+            raise MediaError(_named(url, _MSG_URL_TIMEOUT.format(timeout))) from exc
+        if isinstance(exc, av.error.InvalidDataError):
+            raise MediaError(_named(url, _MSG_NOT_VIDEO)) from exc
+        reason = (getattr(exc, "strerror", None) or first_line(exc)).lower()
+        if isinstance(exc, av.error.HTTPError) or "http" in reason or "server returned" in reason:
+            raise MediaError(_named(url, f"the server refused the video ({reason})")) from exc
+        raise MediaError(_named(url, _MSG_URL_FAILED.format(reason))) from exc
+
+
+def _open(path: str, url_timeout: float | None = None) -> Any:
     """``av.open`` with FFmpeg's failures turned into one-line reasons."""
     import av
 
+    if is_url(path):
+        return _open_url(path, url_timeout)
     try:
         # an absolute path: a name such as "pipe:x.mp4" is a file, never a protocol
         return av.open(os.path.abspath(path), mode="r", metadata_errors="replace")
@@ -373,15 +407,16 @@ def _describe(container: Any, path: str) -> VideoInfo:
     )
 
 
-def probe_in_process(path: PathLike) -> VideoInfo:
+def probe_in_process(path: PathLike, *, url_timeout: float | None = None) -> VideoInfo:
     """Probe ``path`` in this process (no isolation: a crash in FFmpeg ends this process).
 
     Opens the container, reads its streams and decodes the first frame of the
     chosen video stream for its display matrix.  Raises :class:`MediaError`.
+    ``url_timeout`` bounds each wait on the server when ``path`` is a URL.
     """
     p = os.fspath(path)
     _check_path(p)
-    container = _open(p)
+    container = _open(p, url_timeout)
     try:
         return _describe(container, p)
     finally:
@@ -406,10 +441,10 @@ sys.exit(probe._child_main(sys.argv[3:]))
 """
 
 
-def _reply(path: str) -> dict[str, Any]:
+def _reply(path: str, url_timeout: float | None = None) -> dict[str, Any]:
     """The child's answer for one file: ``{"info": ...}`` or ``{"error": "one line"}``."""
     try:
-        return {"info": probe_in_process(path).to_dict()}
+        return {"info": probe_in_process(path, url_timeout=url_timeout).to_dict()}
     except MediaError as exc:
         return {"error": exc.format_message()}
     except Exception as exc:  # FFmpeg/PyAV failures not foreseen above still fail only this file
@@ -417,13 +452,15 @@ def _reply(path: str) -> dict[str, Any]:
 
 
 def _child_main(args: list[str]) -> int:
-    """Entry point of the child: probe ``args[0]``, or each JSON-encoded path read from stdin."""
+    """Entry point of the child: probe ``args[0]`` (a URL with ``args[1]``: its wait limit in
+    seconds), or each JSON-encoded path read from stdin."""
     # Replies go to a private copy of stdout; anything a library prints lands on stderr.
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     paths = args[:1] or (json.loads(line) for line in sys.stdin)
+    url_timeout = float(args[1]) if len(args) > 1 else None
     for path in paths:
-        out.write(json.dumps(_reply(path)) + "\n")
+        out.write(json.dumps(_reply(path, url_timeout)) + "\n")
         out.flush()
     return 0
 
@@ -460,20 +497,23 @@ def _child_failure(path: str, returncode: int | None, stderr: bytes) -> MediaErr
     return MediaError(_named(path, f"cannot probe video: {detail[:200]}"))
 
 
-def probe_video(path: PathLike, *, timeout: float = PROBE_TIMEOUT_S, isolate: bool = True) -> VideoInfo:
-    """Probe a video file; raise :class:`MediaError` with a one-line reason naming it.
+def probe_video(path: PathLike, *, timeout: float = PROBE_TIMEOUT_S, isolate: bool = True,
+                url_timeout: float | None = None) -> VideoInfo:
+    """Probe a video file or an http/https/rtsp URL; raise :class:`MediaError` with a one-line reason naming it.
 
     With ``isolate`` (the default) the probe runs in a child Python process that is
     killed after ``timeout`` seconds, so a hostile file can neither crash nor hang
-    the caller.  ``isolate=False`` is :func:`probe_in_process`.
+    the caller.  ``isolate=False`` is :func:`probe_in_process`.  For a URL, ``url_timeout``
+    bounds each wait on the server (connecting, each read).
     """
     p = os.fspath(path)
     _check_path(p)
     if not isolate:
-        return probe_in_process(p)
+        return probe_in_process(p, url_timeout=url_timeout)
+    extra = [repr(float(url_timeout))] if url_timeout is not None and is_url(p) else []
     try:
         proc = subprocess.run(
-            _child_command(p), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, start_new_session=True
+            _child_command(p, *extra), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, start_new_session=True
         )
     except subprocess.TimeoutExpired as exc:
         raise MediaError(_named(p, _MSG_TIMEOUT)) from exc

@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import queue
@@ -32,6 +33,7 @@ import numpy as np
 from .. import settings
 from ..errors import MediaError
 from ..media import VideoInfo, VideoWriter, iter_frames, probe_video
+from ..media.url import display_url, is_url
 from ..pose.letterbox import letterbox_samples
 from ..render.draw import DrawStyle, draw_poses
 from ..render.jsonl import JsonlSink
@@ -45,6 +47,8 @@ from ..util.progress import progress_bar
 from .analysis import publish_analysis, video_quality, wanted
 from .outputs import Outputs, OutputSet, model_info, open_sinks, source_info
 from .stages import DONE, QUEUE_DEPTH, Decoded, Estimated, Stage, get, put
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -71,7 +75,7 @@ class RunStats:
 class _Run:
     """What the stages of one video share."""
 
-    path: Path
+    path: Path | str  # a str for an http/https/rtsp URL
     info: VideoInfo
     estimator: object
     process: FrameProcessor
@@ -182,25 +186,28 @@ def process_video(
     source_name: str | None = None,
     analysis: AnalysisSettings | None = None,
     style: DrawStyle | None = None,
+    url_timeout: float = settings.URL_TIMEOUT_S,
+    warn: Callable[[str], None] | None = None,
 ) -> RunStats:
     """Run the estimator over a video, writing the annotated MP4, JSON and CSV (and plot).
 
     ``quality`` sets tracking, smoothing and crop following (default: all on, see
     :class:`~movenet_cli.settings.VideoQuality`; ``VideoQuality.off()`` for none); ``analysis`` adds
     an offline filter, angles and exports (:mod:`movenet_cli.pipeline.analysis`); ``style`` is how the
-    annotated video is drawn; ``source_name``: what the results call the input (``-`` for stdin)."""
-    path = Path(path)
-    check_input(path)
+    annotated video is drawn; ``source_name``: what the results call the input (``-`` for stdin).
+    ``path`` may be an http/https/rtsp URL (each wait on the server limited to ``url_timeout``
+    seconds); what a URL cannot give is left out with a line to ``warn`` (default: the log)."""
     settings.check_frame_range(start, end, every)
-    info = probe_video(path)
+    path, info = _open_input(path, url_timeout, outputs, progress, warn or logger.warning)
     box = estimator.plan(info.height, info.width)
     process = FrameProcessor(video_quality(quality or VideoQuality(), analysis), estimator, info.width, info.height)
     run = _Run(path, info, estimator, process, box, threading.Event(), queue.Queue(QUEUE_DEPTH),
                queue.Queue(QUEUE_DEPTH), [], style)
     # With nothing to draw on or crop from, ffmpeg hands over only the pixels the letterbox resize reads.
     grid = box.samples() if outputs.media is None and not process.uses_image else None
-    summary = RunSummary(str(path), estimator.threshold) if outputs.plot is not None else None
-    bar = progress_bar(_expected_frames(info, start, end, every), unit="frame", desc=path.name) if progress else None
+    summary = RunSummary(display_url(path), estimator.threshold) if outputs.plot is not None else None
+    name = Path(path).name if not is_url(path) else (display_url(path).rstrip("/").rsplit("/", 1)[-1])
+    bar = progress_bar(_expected_frames(info, start, end, every), unit="frame", desc=name) if progress else None
     counts = {"frames": 0, "people": 0}
     kept: list[FrameResult] | None = [] if wanted(analysis) else None  # for the analysis step
     found = _listener(counts, on_result, summary and summary.add, None if bar is None else (lambda _: bar.update(1)),
@@ -208,11 +215,12 @@ def process_video(
     started = time.perf_counter()
     try:
         with OutputSet() as outs:
-            source = source_info(source_name or path, info.width, info.height, info.fps, info.rotation, video=info)
+            source = source_info(display_url(source_name or path), info.width, info.height, info.fps, info.rotation, video=info)
             model = dict(model_info(estimator, (box.in_h, box.in_w)), **process.info())
             sinks = open_sinks(outs, outputs, source, model) if kept is None else []  # else written after analysis
             writer = _open_writer(outs, outputs, info, path, start, end, every, preset, crf)
-            _run_stages(run, sinks, writer, dict(start=start, end=end, every=every), grid, found)
+            _run_stages(run, sinks, writer, dict(start=start, end=end, every=every, url_timeout=url_timeout), grid,
+                        found)
             if counts["frames"] == 0:
                 raise MediaError("no frames could be decoded" + (" in the selected range" if start or end else ""))
             _finish_data(outs, outputs, sinks, kept, summary, source, model, analysis, estimator.threshold,
@@ -222,6 +230,23 @@ def process_video(
             bar.close()
     return RunStats(counts["frames"], time.perf_counter() - started, counts["people"], not run.problems,
                     run.problems[0] if run.problems else None)
+
+
+def _open_input(path, url_timeout: float, outputs: Outputs, progress: bool, warn) -> tuple[Path | str, VideoInfo]:
+    """The input checked and probed; for a URL, a warning for each output it cannot give in full."""
+    if not is_url(path):
+        path = Path(path)
+        check_input(path)
+        return path, probe_video(path)
+    info = probe_video(path, url_timeout=url_timeout)
+    name = display_url(path)
+    warn(f"{name}: read once from the network: frame times come from the decoder's own timestamps "
+         "(no pre-pass over the whole input)")
+    if outputs.media is not None and info.has_audio:
+        warn(f"{name}: the annotated video has no audio (audio is not copied from a URL)")
+    if progress and info.frame_count is None:
+        warn(f"{name}: the stream does not state its length; the progress shows frames done only")
+    return path, info
 
 
 def _listener(counts: dict, *listeners) -> Callable[[FrameResult], None]:
@@ -254,7 +279,8 @@ def _open_writer(outs: OutputSet, outputs: Outputs, info: VideoInfo, path: Path,
         return None
     return outs.add(
         VideoWriter(outputs.media, info.width, info.height, info.fps / every,
-                    audio_source=str(path) if info.has_audio else None, audio_start=start, audio_end=end,
+                    audio_source=str(path) if info.has_audio and not is_url(path) else None,
+                    audio_start=start, audio_end=end,
                     audio_info=info, sample_aspect_ratio=info.sample_aspect_ratio, preset=preset, crf=crf)
     )
 

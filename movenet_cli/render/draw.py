@@ -6,7 +6,9 @@ threshold are drawn. Line width and dot size scale with the frame, so a 4K frame
 and a 480p frame both look right. MultiPose people also get their id.
 
 A :class:`DrawStyle` picks the layers (``skeleton``, ``points``, ``boxes``, ``ids``,
-``scores``), fixed line width and dot radius, and face blurring. Blurring covers a
+``scores``, ``angles``), fixed line width and dot radius, and face blurring. The ``angles``
+layer writes each joint angle (:mod:`movenet_cli.analysis.angles`, integer degrees) beside its
+joint, computed from the keypoints being drawn: per frame, before any offline filter. Blurring covers a
 square around the confident nose, eye and ear keypoints of each person: a
 convenience for publishing footage, not an anonymisation guarantee (a face the
 model does not find, or finds with low scores, stays as it is).
@@ -28,6 +30,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from .. import settings
+from ..analysis.angles import JOINT_ANGLES, joint_anchor, pose_angles
 from ..errors import UsageError
 from ..settings import THRESHOLD
 from ..types import SKELETON, Pose
@@ -45,13 +48,15 @@ class DrawStyle:
 
     ``layers``: any of ``settings.DRAW_LAYERS`` (``None``: skeleton and points, plus ids when
     the caller asks for them, as for MultiPose); ``line_width`` and ``point_radius`` in pixels
-    (``None``: scaled with the frame); ``blur_faces`` blurs each person's face region.
+    (``None``: scaled with the frame); ``blur_faces`` blurs each person's face region;
+    ``angles`` adds the ``angles`` layer to the others (``--draw-angles``).
     """
 
     layers: tuple[str, ...] | None = settings.DRAW
     line_width: int | None = settings.LINE_WIDTH
     point_radius: int | None = settings.POINT_RADIUS
     blur_faces: bool = settings.BLUR_FACES
+    angles: bool = settings.DRAW_ANGLES
 
     def check(self) -> "DrawStyle":
         unknown = [layer for layer in self.layers or () if layer not in settings.DRAW_LAYERS]
@@ -63,10 +68,13 @@ class DrawStyle:
         return self
 
     def resolve(self, show_ids: bool, show_boxes: bool) -> frozenset[str]:
-        """The layers to draw: the style's, or the default look with the caller's ids and boxes."""
+        """The layers to draw: the style's, or the default look with the caller's ids and boxes;
+        plus ``angles`` when the style asks for them."""
+        extra = {"angles"} if self.angles else set()
         if self.layers is not None:
-            return frozenset(self.layers)
-        return frozenset({"skeleton", "points"} | ({"ids"} if show_ids else set()) | ({"boxes"} if show_boxes else set()))
+            return frozenset(self.layers) | extra
+        return frozenset({"skeleton", "points"} | ({"ids"} if show_ids else set()) | ({"boxes"} if show_boxes else set())
+                         | extra)
 
 
 def line_width(height: int, width: int) -> int:
@@ -83,6 +91,7 @@ class _Pens:
     radius: int
     font: object
     pad: int  # label padding: the frame-scaled width, whatever the line width
+    small: object = None  # the font of the angle labels
 
 
 def draw_poses(
@@ -115,7 +124,8 @@ def draw_poses(
     layers = style.resolve(show_ids, show_boxes)
     labelled = bool(layers & {"ids", "scores"})
     font = _font(max(12, scaled * 6)) if labelled else None
-    pens = _Pens(layers, lw, style.point_radius or max(2, round(scaled * 1.4)), font, scaled)
+    small = _font(max(12, scaled * 5)) if "angles" in layers else None
+    pens = _Pens(layers, lw, style.point_radius or max(2, round(scaled * 1.4)), font, scaled, small)
     for pose in poses:
         _draw_pose(out, pose, threshold, pens)
     return out
@@ -135,8 +145,9 @@ def _draw_pose(out: np.ndarray, pose: Pose, threshold: float, pens: _Pens) -> No
                  max(kp[a, 0], kp[b, 0]) + lw, max(kp[a, 1], kp[b, 1]) + lw) for a, b, _ in edges]  # fmt: skip
     if box is not None:
         extents.append((box[0] - lw, box[1] - lw, box[2] + lw, box[3] + lw))
-    if label is not None:  # the text origin too: Pillow places text by its (positive) fractional offset
-        extents += [label[0], label[1] * 2]
+    angles = _angle_labels(pose, threshold, pens) if "angles" in layers else []
+    for rect, origin, _ in [label] * (label is not None) + angles:  # the text origin too: Pillow places
+        extents += [rect, origin * 2]  # text by its (positive) fractional offset
     if not extents:
         return
     height, width = out.shape[:2]
@@ -156,11 +167,33 @@ def _draw_pose(out: np.ndarray, pose: Pose, threshold: float, pens: _Pens) -> No
         pen.ellipse([x - radius, y - radius, x + radius, y + radius], fill=POINT_COLOR)
     if box is not None:
         pen.rectangle([box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0], outline=BOX_COLOR, width=max(1, lw // 2))
-    if label is not None:
-        (lx0, ly0, lx1, ly1), (tx, ty), text = label
+    for ((lx0, ly0, lx1, ly1), (tx, ty), text), font in [(label, pens.font)] * (label is not None) + [
+            (a, pens.small) for a in angles]:
         pen.rectangle([lx0 - x0, ly0 - y0, lx1 - x0, ly1 - y0], fill=(0, 0, 0))
-        pen.text((tx - x0, ty - y0), text, fill=BOX_COLOR, font=pens.font)
+        pen.text((tx - x0, ty - y0), text, fill=BOX_COLOR, font=font)
     crop[...] = np.asarray(canvas)
+
+
+def _angle_labels(pose: Pose, threshold: float, pens: _Pens) -> list:
+    """A label for each joint angle of ``pose`` that its keypoints define: the value in integer
+    degrees, beside the joint on the side away from the body's middle, vertically centred on it."""
+    kp = pose.keypoints
+    sure = kp[kp[:, 2] >= threshold, 0]
+    middle = float(sure.mean()) if len(sure) else 0.0
+    values = pose_angles(pose, threshold=threshold)
+    labels = []
+    for name in JOINT_ANGLES:
+        anchor = joint_anchor(kp, name, threshold)
+        if values[name] is None or anchor is None:
+            continue
+        text = f"{round(values[name])}"
+        left, top, right, bottom = pens.small.getbbox(text)
+        w, h = right - left + 2 * pens.pad, bottom - top + 2 * pens.pad
+        gap = pens.radius + pens.pad
+        lx = anchor[0] + gap if anchor[0] >= middle else anchor[0] - gap - w
+        ly = anchor[1] - h / 2
+        labels.append(((lx, ly, lx + w, ly + h), (lx + pens.pad - left, ly + pens.pad - top), text))
+    return labels
 
 
 def _label_text(pose: Pose, layers: frozenset) -> str:
