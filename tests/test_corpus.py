@@ -10,7 +10,6 @@ result is right, not just that the command exited 0.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import re
@@ -25,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import (DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, alive, direct_multipose, ffmpeg_children, invoke, run_movenet,
+from helpers import (DEMO_CLIP, run_without_root_override, PERSON_JPG, PORTRAIT_CLIP, alive, direct_multipose, ffmpeg_children, invoke, run_movenet,
                      start_movenet)
 from corpus import VFR_FRAMES, vfr_time
 from movenet_cli import media
@@ -120,59 +119,6 @@ def test_directory_given_to_video(tmp_path):
     result = invoke("video", tmp_path / "clips", "-o", out / "x.mp4")
     assert_one_line(result, 1, tmp_path / "clips", "is a folder", "movenet dir")
     assert not out.exists()
-
-
-def _drop_file_permission_override() -> None:
-    """In the child, before exec: give up root's right to ignore file permissions.
-
-    Removes CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH from the bounding,
-    permitted, effective and inheritable sets, so the kernel applies the mode
-    bits to this process as to any user (root still owns its files, so the
-    checkout, the interpreter and the model cache stay readable).
-    """
-    libc = ctypes.CDLL(None, use_errno=True)
-    for cap in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
-        if libc.prctl(24, cap, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
-
-    class Header(ctypes.Structure):
-        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-    class Data(ctypes.Structure):
-        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
-
-    header, data = Header(0x20080522, 0), (Data * 2)()  # _LINUX_CAPABILITY_VERSION_3
-    if libc.capget(ctypes.byref(header), data) != 0:
-        raise OSError(ctypes.get_errno(), "capget")
-    keep = ~0b110 & 0xFFFFFFFF
-    data[0].effective &= keep
-    data[0].permitted &= keep
-    data[0].inheritable &= keep
-    if libc.capset(ctypes.byref(header), data) != 0:
-        raise OSError(ctypes.get_errno(), "capset")
-
-
-def run_without_root_override(*args):
-    """Run the CLI so that file permissions apply, as they do for ordinary users.
-
-    As an ordinary user this is a plain run.  As root (containers, CI), chmod
-    alone blocks nothing, so the child drops the capabilities that let root
-    bypass permissions; the test is skipped where that is not possible.
-    """
-    if os.geteuid() != 0:
-        return run_movenet(*args)
-    if not sys.platform.startswith("linux"):
-        pytest.skip("running as root, and dropping root's file-permission override needs Linux")
-    try:
-        return subprocess.run(
-            [sys.executable, "-m", "movenet_cli", *map(str, args)],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            preexec_fn=_drop_file_permission_override,
-        )
-    except subprocess.SubprocessError as exc:
-        pytest.skip(f"running as root and cannot drop root's file-permission override: {exc}")
 
 
 def test_no_read_permission(tmp_path):

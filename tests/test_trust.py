@@ -259,3 +259,31 @@ def test_eval_refuses_unusable_ground_truth(tmp_path, truth, words):
     gt = tmp_path / "gt.json"
     gt.write_text(json.dumps(truth))
     one_error(run_movenet("eval", gt, tmp_path), 1, str(gt), words)
+
+
+def test_an_unreadable_folder_makes_the_run_incomplete(tmp_path):
+    from helpers import run_without_root_override
+
+    src = tmp_path / "in"
+    (src / "locked").mkdir(parents=True)
+    (src / "a.jpg").write_bytes(PERSON_JPG.read_bytes())
+    (src / "locked" / "b.jpg").write_bytes(PERSON_JPG.read_bytes())
+    (src / "locked").chmod(0)
+    try:
+        result = run_without_root_override("dir", src, "-o", tmp_path / "out", "-q")
+    finally:
+        (src / "locked").chmod(0o755)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "could not read" in result.stderr and "locked" in result.stderr
+    manifest = data(tmp_path / "out" / "movenet-run.json")
+    assert manifest["status"] == "incomplete" and manifest["counts"]["done"] == 1
+    assert [e["problem"] for e in manifest["not_taken"]] == [True]
+
+
+def test_threads_and_batch_size_are_capped_with_a_warning(tmp_path):
+    out = tmp_path / "o.json"
+    result = run_movenet("video", DEMO_CLIP, "--no-video", "--json", out, "--end", "0.2", "--threads", "64",
+                         "--batch-size", "64", "-q")
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("movenet: warning:")]
+    assert len(warnings) == 2 and "--threads 64" in warnings[0] and "--batch-size 64" in warnings[1]
