@@ -20,7 +20,7 @@ Example::
 
     analysis = AnalysisSettings(angles=True, filter="butterworth", formats=("trc",))
     outputs = with_analysis(Outputs(json=Path("out/a.json")), analysis)   # + out/a.angles.csv, out/a.trc/
-    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4", outputs, analysis=analysis)
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4", outputs, analysis=analysis, end=1.0)
     print(outputs.angles, sorted(p.name for p in outputs.trc.iterdir()))
 """
 

@@ -16,8 +16,8 @@ Example::
 
     estimator = PoseEstimator("multipose")
     stats = process_video(estimator, "sample_media/demo_clip.mp4",
-                          Outputs(Path("out/demo.mp4"), Path("out/demo.json"), Path("out/demo.csv")))
-    print(stats.frames, stats.fps)          # 90 ...
+                          Outputs(Path("out/demo.mp4"), Path("out/demo.json"), Path("out/demo.csv")), end=1.0)
+    print(stats.frames, stats.fps)          # 30 frames, and how many a second
 """
 
 from __future__ import annotations

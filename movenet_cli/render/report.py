@@ -24,7 +24,7 @@ Example::
     from movenet_cli.run import run_folder
     from movenet_cli.settings import RunSettings
 
-    run_folder("sample_media", "out/results", RunSettings(end=1.0), video=False)
+    run_folder("sample_media", "out/results", RunSettings(end=0.5), video=False)
     page = write_report("out/results")               # out/results/report.html
     print(page, page.with_name("report_files").is_dir())
     write_video_report("out/results/demo_clip.mp4.json", None, "out/clip.html")

@@ -12,7 +12,7 @@ Example::
     from movenet_cli.results import load_result
     from movenet_cli.results.expect import check_expectations, parse_expectations
 
-    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4", Outputs(json=Path("out/demo_clip.json")))
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4", Outputs(json=Path("out/demo_clip.json")), end=1.0)
     report = check_expectations(load_result("out/demo_clip.json"), parse_expectations(people="1:2", detected="0.9"))
     print(report.ok, report.measured)
     if not report.ok:
