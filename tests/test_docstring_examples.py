@@ -135,6 +135,8 @@ def test_examples_are_found():
 
 @pytest.mark.parametrize("module", sorted(EXAMPLES))
 def test_module_example_runs(module, example_results):
+    for block in EXAMPLES[module]:  # every block parses, also those not run
+        compile(block, f"<{module} example>", "exec")
     reasons = [r for r in map(not_run_reason, EXAMPLES[module]) if r]
     if reasons:
         pytest.skip(f"{module}: example not run ({reasons[0]})")

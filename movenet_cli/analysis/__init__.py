@@ -12,7 +12,8 @@ Example::
     from movenet_cli.pipeline import Outputs, process_video
     from movenet_cli.results import load_result
 
-    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4", Outputs(json=Path("out/clip.json")), end=1.0)
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
+                  Outputs(json=Path("out/clip.json")), end=1.0)
     frames, info = filter_frames(load_result("out/clip.json").frames, parse_filter("butterworth"))
     rows = angles_csv_rows(frames)          # one row per person per frame, see angles_csv_header()
 """

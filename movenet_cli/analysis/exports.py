@@ -31,7 +31,8 @@ Example::
     from movenet_cli.pipeline import Outputs, process_video
     from movenet_cli.results import load_result
 
-    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4", Outputs(json=Path("out/clip.json")), end=1.0)
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
+                  Outputs(json=Path("out/clip.json")), end=1.0)
     doc = load_result("out/clip.json")
     print(write_openpose(doc, "out/openpose").notes)
     write_coco(doc, "out/clip.coco.json")

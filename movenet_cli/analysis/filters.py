@@ -27,7 +27,8 @@ Example::
     from movenet_cli.pipeline import Outputs, process_video
     from movenet_cli.results import load_result
 
-    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4", Outputs(json=Path("out/clip.json")), end=1.0)
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
+                  Outputs(json=Path("out/clip.json")), end=1.0)
     frames = load_result("out/clip.json").frames
     smoothed, info = filter_frames(frames, parse_filter("butterworth:6:4"), max_gap=10, threshold=0.3)
     print(info)                             # the "filter" entry of the JSON model block

@@ -9,7 +9,8 @@ Example::
     from movenet_cli.pipeline import Outputs, process_video
     from movenet_cli.results import load_result
 
-    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4", Outputs(json=Path("out/clip.json")), end=1.0)
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
+                  Outputs(json=Path("out/clip.json")), end=1.0)
     raw = load_result("out/clip.json").frames
     filtered, _ = filter_frames(raw, parse_filter("butterworth"))
     print(save_angle_plot("out/trunk.png", raw, filtered, "trunk"))   # the id of the person drawn

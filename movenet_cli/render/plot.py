@@ -16,7 +16,8 @@ Example::
     from movenet_cli.render.plot import RunSummary
 
     summary = RunSummary("demo_clip.mp4", threshold=0.3)
-    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4", Outputs(), on_result=summary.add, end=1.0)
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
+                  Outputs(), on_result=summary.add, end=1.0)
     summary.save("out/demo_clip.png")       # what ``movenet video --plot`` draws
 """
 

@@ -12,7 +12,8 @@ Example::
     from movenet_cli.types import FrameResult
 
     result = FrameResult(0, 0.0, PoseEstimator("multipose")(read_image("sample_media/person.jpg")))
-    with JsonSink("out/p.json", source={"path": "person.jpg"}, model={"name": "multipose"}) as js, CsvSink("out/p.csv") as cs:
+    source, model = {"path": "person.jpg", "width": 960, "height": 540}, {"name": "multipose"}
+    with JsonSink("out/p.json", source=source, model=model) as js, CsvSink("out/p.csv") as cs:
         js.add(result)
         cs.add(result)
 """

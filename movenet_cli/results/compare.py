@@ -20,7 +20,8 @@ Example::
     from movenet_cli.results.compare import Tolerance, compare_paths
 
     for name in ("golden", "actual"):
-        process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4", Outputs(json=Path(f"out/{name}.json")), end=1.0)
+        process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
+                      Outputs(json=Path(f"out/{name}.json")), end=1.0)
     result = compare_paths("out/golden.json", "out/actual.json", Tolerance(relative=0.05))
     print(result.summary())
     raise SystemExit(0 if result.ok else 1)

@@ -12,8 +12,10 @@ Example::
     from movenet_cli.results import load_result
     from movenet_cli.results.expect import check_expectations, parse_expectations
 
-    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4", Outputs(json=Path("out/demo_clip.json")), end=1.0)
-    report = check_expectations(load_result("out/demo_clip.json"), parse_expectations(people="1:2", detected="0.9"))
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
+                  Outputs(json=Path("out/demo_clip.json")), end=1.0)
+    wanted = parse_expectations(people="1:2", detected="0.9", score="0.3")
+    report = check_expectations(load_result("out/demo_clip.json"), wanted)
     print(report.ok, report.measured)
     if not report.ok:
         print(report.line("demo_clip.mp4"))   # demo_clip.mp4: expected ...; measured ...

@@ -7,7 +7,8 @@ Example::
     from movenet_cli.pipeline import Outputs, process_video
     from movenet_cli.results import load_result
 
-    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4", Outputs(json=Path("out/demo_clip.json")), end=1.0)
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
+                  Outputs(json=Path("out/demo_clip.json")), end=1.0)
     doc = load_result("out/demo_clip.json")
     print(doc.source["width"], doc.model["name"], len(doc.frames))   # 960 multipose 30
     for frame in doc.frames[:3]:            # FrameResult, people as Pose

@@ -16,7 +16,8 @@ Example::
 
     checks = RunChecks(parse_expectations(people="1:2"), junit=Path("out/junit.xml"), suite="movenet video")
     frames = []
-    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4", Outputs(), end=1.0, on_result=frames.append)
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
+                  Outputs(), end=1.0, on_result=frames.append)
     print(checks.record("demo_clip.mp4", frames=frames))   # None, or the line to print
     checks.record("bad.mp4", error="bad.mp4: not a video file")
     checks.write()                           # out/junit.xml: one testcase per input

@@ -16,8 +16,9 @@ Example::
     from movenet_cli.settings import RunSettings
 
     settings, jobs = RunSettings(), plan_folder("sample_media", "out/results").jobs
-    manifest = RunManifest("out/results", in_dir="sample_media", settings=settings, engine={"name": "local", "jobs": 1},
-                           records=[FileRecord(job.input, job.kind, job.outputs) for job in jobs])
+    records = [FileRecord(job.input, job.kind, job.outputs) for job in jobs]
+    manifest = RunManifest("out/results", in_dir="sample_media", settings=settings,
+                           engine={"name": "local", "jobs": 1}, records=records)
     manifest.update(1, process_job(PoseEstimator.from_settings(settings), jobs[1], settings))   # person.jpg
     manifest.finish("interrupted")           # the videos stay "pending"
     print([entry["status"] for entry in read_manifest("out/results")["files"]])

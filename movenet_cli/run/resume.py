@@ -17,7 +17,10 @@ Example::
     process_job(PoseEstimator.from_settings(settings), jobs[1], settings)   # person.jpg only
     for job in jobs:
         state = check_outputs_complete(job, settings)
-        print(job.input, "already done:" if state.complete else "needs a run:", state.frames if state.complete else state.reason)
+        if state.complete:
+            print(job.input, "already done:", state.frames, "frames")   # person.jpg
+        else:
+            print(job.input, "needs a run:", state.reason)              # the videos: outputs missing
 """
 
 from __future__ import annotations
