@@ -17,7 +17,7 @@ which source a model came from.
 
 Example::
 
-    # example: not run (imports TensorFlow and converts a graph: about 25 s here)
+    # example: not run (imports TensorFlow and converts a graph: 10 to 25 s here)
     from movenet_cli.models.store import ModelStore
     from movenet_cli.models.tfjs import load_graph_def, to_saved_model
 
