@@ -1,5 +1,10 @@
 """movenet-cli: batch MoveNet pose estimation for images, videos and folders.
 
+Every module's ``Example::`` block runs as written from the repository root: it reads
+``sample_media/`` (or ``tests/data/``) and writes under an existing ``out/`` folder
+(``mkdir -p out`` first). ``tests/test_docstring_examples.py`` runs them all; a block whose
+first line is ``# example: not run (REASON)`` is left out for that reason.
+
 Example::
 
     from movenet_cli import PoseEstimator

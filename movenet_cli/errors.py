@@ -6,10 +6,15 @@ unexpected error. Library callers catch :class:`MovenetError`.
 
 Example::
 
+    from pathlib import Path
+    from movenet_cli import PoseEstimator
+    from movenet_cli.errors import MovenetError
+    from movenet_cli.pipeline import Outputs, process_video
+
     try:
-        process_video(estimator, "clip.mp4", outputs)
+        process_video(PoseEstimator("multipose"), "sample_media/missing.mp4", Outputs(json=Path("out/m.json")))
     except MovenetError as exc:
-        print(exc.format_message(), exc.exit_code)
+        print(exc.format_message(), exc.exit_code)   # sample_media/missing.mp4: no such file ... 1
 """
 
 from __future__ import annotations

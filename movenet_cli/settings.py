@@ -5,9 +5,11 @@ defaults from here; a default changed here changes everywhere.
 
 Example::
 
+    from movenet_cli.settings import RunSettings
+
     settings = RunSettings("lightning", end=2.0)
     settings.check()                      # raises UsageError for settings that cannot work
-    print(settings.threshold, settings.quality.tracker)
+    print(settings.threshold, settings.quality.tracker)   # 0.3 box
 """
 
 from __future__ import annotations

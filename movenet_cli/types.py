@@ -4,10 +4,12 @@ This module imports nothing of the package, so every layer can use it.
 
 Example::
 
+    import numpy as np
     from movenet_cli.types import KEYPOINT_NAMES, Pose
 
     pose = Pose(keypoints=np.zeros((17, 3)), score=0.9, bbox=(0, 0, 10, 20), id=1)
-    print(KEYPOINT_NAMES[pose.keypoints[:, 2].argmax()])
+    pose.keypoints[5] = (4, 6, 0.8)
+    print(KEYPOINT_NAMES[pose.keypoints[:, 2].argmax()])     # left_shoulder
 """
 
 from __future__ import annotations

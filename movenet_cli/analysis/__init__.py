@@ -6,12 +6,16 @@
 
 Example::
 
+    from pathlib import Path
+    from movenet_cli import PoseEstimator
+    from movenet_cli.analysis import angles_csv_rows, filter_frames, parse_filter
+    from movenet_cli.pipeline import Outputs, process_video
     from movenet_cli.results import load_result
-    from movenet_cli.analysis import filter_frames, parse_filter, angles_csv_rows, write_trc
 
-    doc = load_result("out/clip.json")
-    frames, info = filter_frames(doc.frames, parse_filter("butterworth"))
-    rows = angles_csv_rows(frames)
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
+                  Outputs(json=Path("out/clip.json")), end=1.0)
+    frames, info = filter_frames(load_result("out/clip.json").frames, parse_filter("butterworth"))
+    rows = angles_csv_rows(frames)          # one row per person per frame, see angles_csv_header()
 """
 
 from .angles import ANGLE_NAMES, ANGLES, angles_csv_header, angles_csv_rows, compute_angles, frame_angles, pose_angles

@@ -25,10 +25,18 @@ Every file is written to a hidden temporary name and renamed into place.
 
 Example::
 
+    from pathlib import Path
+    from movenet_cli import PoseEstimator
+    from movenet_cli.analysis.exports import write_coco, write_openpose, write_trc
+    from movenet_cli.pipeline import Outputs, process_video
+    from movenet_cli.results import load_result
+
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
+                  Outputs(json=Path("out/clip.json")), end=1.0)
     doc = load_result("out/clip.json")
     print(write_openpose(doc, "out/openpose").notes)
     write_coco(doc, "out/clip.coco.json")
-    write_trc(doc, "out/trc", height_m=1.75)
+    print(write_trc(doc, "out/trc", height_m=1.75).paths)     # out/trc/demo_clip_id1_m.trc, ...
 """
 
 from __future__ import annotations

@@ -21,9 +21,17 @@ A segment too short for the filter keeps its raw positions (``"unfiltered_segmen
 
 Example::
 
-    spec = parse_filter("butterworth:6:4")
-    smoothed, info = filter_frames(doc.frames, spec, max_gap=10, threshold=0.3)
-    model_block["filter"] = info
+    from pathlib import Path
+    from movenet_cli import PoseEstimator
+    from movenet_cli.analysis.filters import filter_frames, parse_filter
+    from movenet_cli.pipeline import Outputs, process_video
+    from movenet_cli.results import load_result
+
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
+                  Outputs(json=Path("out/clip.json")), end=1.0)
+    frames = load_result("out/clip.json").frames
+    smoothed, info = filter_frames(frames, parse_filter("butterworth:6:4"), max_gap=10, threshold=0.3)
+    print(info)                             # the "filter" entry of the JSON model block
 """
 
 from __future__ import annotations

@@ -2,7 +2,18 @@
 
 Example::
 
-    save_angle_plot("knee.png", raw_frames, filtered_frames, "right_knee", person_id=1)
+    from pathlib import Path
+    from movenet_cli import PoseEstimator
+    from movenet_cli.analysis.filters import filter_frames, parse_filter
+    from movenet_cli.analysis.plot import save_angle_plot
+    from movenet_cli.pipeline import Outputs, process_video
+    from movenet_cli.results import load_result
+
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
+                  Outputs(json=Path("out/clip.json")), end=1.0)
+    raw = load_result("out/clip.json").frames
+    filtered, _ = filter_frames(raw, parse_filter("butterworth"))
+    print(save_angle_plot("out/trunk.png", raw, filtered, "trunk"))   # the id of the person drawn
 """
 
 from __future__ import annotations

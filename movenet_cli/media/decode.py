@@ -19,9 +19,11 @@ beside it, so that:
 
 Example::
 
-    stream = iter_frames("clip.mp4")
+    from movenet_cli.media import iter_frames
+
+    stream = iter_frames("sample_media/demo_clip.mp4", end=1.0)
     for frame in stream:
-        print(frame.index, frame.time)
+        print(frame.index, frame.time)       # 0 0.0, 1 0.0333..., ...
     if stream.problem:
         print("incomplete:", stream.problem)
 """

@@ -2,9 +2,12 @@
 
 Example::
 
-    with VideoWriter("out.mp4", 960, 540, 30.0, audio_source="in.mp4") as writer:
-        for frame in frames:
-            writer.write(frame)
+    from movenet_cli.media import VideoWriter, iter_frames
+
+    clip = "sample_media/demo_clip.mp4"
+    with VideoWriter("out/copy.mp4", 960, 540, 30.0, audio_source=clip, audio_end=1.0) as writer:
+        for frame in iter_frames(clip, end=1.0):
+            writer.write(frame.image)        # uint8 (540, 960, 3), RGB
 """
 
 from __future__ import annotations

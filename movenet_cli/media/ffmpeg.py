@@ -5,8 +5,12 @@ own process and process group, so Ctrl-C reaches only Python, which then stops i
 
 Example::
 
+    from subprocess import DEVNULL, PIPE
+    from movenet_cli.media.ffmpeg import ffmpeg_exe, start_ffmpeg, stop
+
     proc = start_ffmpeg([ffmpeg_exe(), "-version"], stdin=DEVNULL, stdout=PIPE, stderr=PIPE)
-    stop(proc)
+    print(proc.stdout.readline().decode())   # ffmpeg version ...
+    stop(proc, proc.stdout, proc.stderr)
 """
 
 from __future__ import annotations

@@ -2,8 +2,15 @@
 
 Example::
 
-    media_kind(Path("clip.MOV"))     # "video"
-    check_pixels(20000, 20000)       # raises MediaError: above the limit
+    from pathlib import Path
+    from movenet_cli.errors import MediaError
+    from movenet_cli.media.formats import check_pixels, media_kind
+
+    print(media_kind(Path("clip.MOV")))      # video (by the extension alone)
+    try:
+        check_pixels(20000, 20000)
+    except MediaError as exc:
+        print(exc)                           # 20000x20000 pixels: above the limit ...
 """
 
 from __future__ import annotations

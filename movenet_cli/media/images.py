@@ -2,8 +2,10 @@
 
 Example::
 
+    from movenet_cli.media import read_image, write_image
+
     image = read_image("sample_media/person.jpg")     # uint8 (H, W, 3), EXIF orientation applied
-    write_image("out/person.png", image)
+    write_image("out/person.png", image)             # the format from the extension, written atomically
 """
 
 from __future__ import annotations

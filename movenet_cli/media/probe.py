@@ -15,6 +15,8 @@ decided: ``"only"``, ``"default"`` or ``"largest"``.
 
 Example::
 
+    from movenet_cli.media import probe_video
+
     info = probe_video("sample_media/portrait_clip.mp4")
     print(info.width, info.height, info.rotation, info.storage_size)  # 360 640 90 (640, 360)
 """

@@ -10,8 +10,13 @@ its size in the temporary folder (``TMPDIR``) until the command ends.
 
 Example::
 
-    with spooled_stdin() as path:
-        process_video(estimator, path, outputs, source_name="-")
+    from pathlib import Path
+    from movenet_cli import PoseEstimator
+    from movenet_cli.media.stdin import spooled_stdin
+    from movenet_cli.pipeline import Outputs, process_video
+
+    with open("sample_media/demo_clip.mp4", "rb") as piped, spooled_stdin(piped) as path:   # default: sys.stdin
+        process_video(PoseEstimator("multipose"), path, Outputs(json=Path("out/stdin.json")), source_name="-", end=1.0)
 """
 
 from __future__ import annotations

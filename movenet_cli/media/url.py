@@ -8,8 +8,12 @@ run (the timestamp pre-pass, the audio copy, an exact frame count) is left out, 
 
 Example::
 
+    from movenet_cli.media.url import display_url, input_args, is_url
+
+    source = "rtsp://cam:secret@192.168.1.20/stream1"
     if is_url(source):
-        args = input_args(source, 15.0)   # ["-rw_timeout", "15000000"]
+        print(input_args(source, 15.0))      # ['-timeout', '15000000'] (http/https: -rw_timeout)
+        print(display_url(source))           # rtsp://cam:***@192.168.1.20/stream1
 """
 
 from __future__ import annotations

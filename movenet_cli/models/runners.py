@@ -6,8 +6,13 @@ returns the model's raw output as a NumPy array (``[N,1,17,3]`` for SinglePose,
 
 Example::
 
-    runner = TFRunner(store.ensure("lightning"))
+    import numpy as np
+    from movenet_cli.models.runners import make_runner
+    from movenet_cli.models.store import ModelStore
+
+    runner = make_runner(ModelStore(), "lightning", backend="tflite")   # "tf": a TFRunner (TensorFlow)
     raw = runner(np.zeros((1, 192, 192, 3), np.int32))
+    print(runner.name, raw.shape)                                       # tflite (1, 1, 17, 3)
 """
 
 from __future__ import annotations

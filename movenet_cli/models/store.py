@@ -25,9 +25,12 @@ tarball, for machines that reach neither source.
 
 Example::
 
-    store = ModelStore()
+    from movenet_cli.models.store import ModelStore
+
+    store = ModelStore()                    # MOVENET_HOME, else the user cache
     path = store.ensure("multipose")        # fetches on first use
     store.verify("multipose")               # raises ModelStoreError if tampered
+    print(path)                             # .../multipose/saved_model
 """
 
 from __future__ import annotations

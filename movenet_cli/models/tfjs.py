@@ -17,8 +17,13 @@ which source a model came from.
 
 Example::
 
-    graph_def, inputs, outputs = load_graph_def("movenet-lightning.json")
-    to_saved_model(graph_def, inputs[0], outputs[0], "lightning.savedmodel")
+    # example: not run (imports TensorFlow and converts a graph: 10 to 25 s here)
+    from movenet_cli.models.store import ModelStore
+    from movenet_cli.models.tfjs import load_graph_def, to_saved_model
+
+    graph_def, inputs, outputs = load_graph_def(ModelStore().root / "tfjs" / "movenet-lightning.json")
+    print(inputs, outputs)                  # ['input:0'] ['Identity:0']
+    to_saved_model(graph_def, inputs[0], outputs[0], "out/lightning.savedmodel")
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Example::
     from movenet_cli.pipeline import Outputs, process_video
 
     stats = process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
-                          Outputs(json=Path("out/demo.json")))
+                          Outputs(json=Path("out/demo.json")), end=1.0)
 """
 
 from ..errors import OutputExistsError

@@ -12,8 +12,16 @@ equal those ``movenet angles`` and ``movenet export`` compute from the JSON afte
 
 Example::
 
+    from pathlib import Path
+    from movenet_cli import PoseEstimator
+    from movenet_cli.pipeline import Outputs, process_video
+    from movenet_cli.pipeline.analysis import with_analysis
+    from movenet_cli.settings import AnalysisSettings
+
     analysis = AnalysisSettings(angles=True, filter="butterworth", formats=("trc",))
     outputs = with_analysis(Outputs(json=Path("out/a.json")), analysis)   # + out/a.angles.csv, out/a.trc/
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4", outputs, analysis=analysis, end=1.0)
+    print(outputs.angles, sorted(p.name for p in outputs.trc.iterdir()))
 """
 
 from __future__ import annotations

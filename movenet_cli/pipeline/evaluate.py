@@ -7,9 +7,9 @@ COCO results: one entry per person with 17 ``x, y, score`` triplets and a person
 Example::
 
     from movenet_cli import PoseEstimator
+    from movenet_cli.pipeline.evaluate import evaluate
 
-    report = evaluate(PoseEstimator("multipose"), "tests/data/coco-dev/test_coco.json",
-                      "tests/data/coco-dev")
+    report = evaluate(PoseEstimator("multipose"), "tests/data/coco-dev/test_coco.json", "tests/data/coco-dev")
     print(report.ap, report.ap50, report.ap75, report.ar)
 """
 

@@ -2,9 +2,13 @@
 
 Example::
 
-    estimator = PoseEstimator("multipose")
-    result = process_image(estimator, "sample_media/person.jpg", Outputs(Path("out/p.jpg"), Path("out/p.json")))
-    print(len(result.people))
+    from pathlib import Path
+    from movenet_cli import PoseEstimator
+    from movenet_cli.pipeline import Outputs, process_image
+
+    outputs = Outputs(Path("out/p.jpg"), Path("out/p.json"), Path("out/p.csv"))
+    result = process_image(PoseEstimator("multipose"), "sample_media/person.jpg", outputs)
+    print(len(result.people))               # 1
 """
 
 from __future__ import annotations

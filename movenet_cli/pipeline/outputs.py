@@ -2,8 +2,13 @@
 
 Example::
 
-    outputs = image_outputs(Path("a.jpg"), Path("out/"), single=False, csv=True)
-    check_outputs([Path("a.jpg")], outputs, overwrite=False)
+    from pathlib import Path
+    from movenet_cli.pipeline.outputs import check_outputs, image_outputs
+
+    image = Path("sample_media/person.jpg")
+    outputs = image_outputs(image, Path("out"), single=False, csv=True)
+    print(outputs.paths())                  # out/person.jpg, out/person.jpg.json, out/person.jpg.csv
+    check_outputs([image], outputs, overwrite=False)   # OutputExistsError if one exists
 """
 
 from __future__ import annotations

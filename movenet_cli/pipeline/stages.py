@@ -7,10 +7,17 @@ leaves another waiting for ever.
 
 Example::
 
+    import queue
+    import threading
+    from movenet_cli.pipeline.stages import DONE, QUEUE_DEPTH, Done, Stage, get, put
+
     stop = threading.Event()
-    decoded: queue.Queue[Decoded | Done] = queue.Queue(QUEUE_DEPTH)
-    stage = Stage(lambda: put(decoded, DONE, stop), "movenet-decode", stop)
+    numbers: queue.Queue = queue.Queue(QUEUE_DEPTH)
+    stage = Stage(lambda: all(put(numbers, n, stop) for n in [*range(10), DONE]), "movenet-count", stop)
     stage.start()
+    while not isinstance(item := get(numbers, stop), Done):   # the producer waits for room: at most 4 queued
+        print(item)
+    stage.join()
 """
 
 from __future__ import annotations

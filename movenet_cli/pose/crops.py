@@ -12,9 +12,16 @@ around the hips, big enough for the torso (x1.9) and for every confident keypoin
 
 Example::
 
-    crop = Crop.around(480, 270, 300, out=192)
-    tensor = crop_resize(frame, crop)            # uint8 [192, 192, 3]
-    keypoints = to_keypoints(raw, crop)          # model output -> source pixels
+    from movenet_cli import PoseEstimator
+    from movenet_cli.media import read_image
+    from movenet_cli.pose.crops import Crop, crop_resize
+    from movenet_cli.pose.letterbox import to_keypoints
+
+    frame = read_image("sample_media/person.jpg")    # 960 x 540
+    crop = Crop.around(480, 270, 540, out=192)         # a 540-pixel square in the middle
+    tensor = crop_resize(frame, crop)                  # uint8 [192, 192, 3]
+    raw = PoseEstimator("lightning").infer(tensor[None])
+    keypoints = to_keypoints(raw, crop)                # model output -> rows of x, y, score in frame pixels
 """
 
 from __future__ import annotations

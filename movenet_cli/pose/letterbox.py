@@ -6,9 +6,13 @@ maps model-normalised coordinates back to source pixels by its exact inverse.
 
 Example::
 
-    box = Letterbox.fit(994, 1768, *multipose_input_shape(994, 1768))
-    tensor = letterbox(frame, box)            # uint8 [160, 256, 3]
-    xs, ys = box.to_source(x_norm, y_norm)    # pixels of ``frame``
+    from movenet_cli.media import read_image
+    from movenet_cli.pose.letterbox import Letterbox, letterbox, multipose_input_shape
+
+    frame = read_image("sample_media/person.jpg")    # 540 x 960
+    box = Letterbox.fit(540, 960, *multipose_input_shape(540, 960))
+    tensor = letterbox(frame, box)                   # uint8 [160, 256, 3]
+    print(box.to_source(0.5, 0.5))                   # (480.0, 270.0): pixels of ``frame``
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ Example::
 
     from movenet_cli import PoseEstimator
     from movenet_cli.media import read_image
+    from movenet_cli.pose.refine import Refiner
 
     image = read_image("sample_media/person.jpg")
     multipose = PoseEstimator("multipose")

@@ -15,11 +15,14 @@ not a finite number is ``null``, as in the ``movenet/1`` document.
 
 Example::
 
+    from movenet_cli import PoseEstimator
+    from movenet_cli.media import read_image
     from movenet_cli.render.jsonl import JsonlSink
+    from movenet_cli.types import FrameResult
 
-    with JsonlSink("-", source={"path": "in.mp4", "width": 960, "height": 540}, model={"name": "multipose"}) as sink:
-        for result in results:              # FrameResult
-            sink.add(result)
+    people = PoseEstimator("multipose")(read_image("sample_media/person.jpg"))
+    with JsonlSink("out/person.jsonl", source="person.jpg", model={"name": "multipose"}) as sink:   # "-": stdout
+        sink.add(FrameResult(0, 0.0, people))
 
     # movenet video in.mp4 --no-video --jsonl - | jq -c 'select(.index) | [.index, (.people | length)]'
 """

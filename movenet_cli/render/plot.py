@@ -11,10 +11,14 @@ frames themselves are not kept) and :meth:`RunSummary.save` draws a PNG with mat
 
 Example::
 
-    summary = RunSummary("clip.mp4", threshold=0.3)
-    for result in results:
-        summary.add(result)
-    summary.save("clip.png")
+    from movenet_cli import PoseEstimator
+    from movenet_cli.pipeline import Outputs, process_video
+    from movenet_cli.render.plot import RunSummary
+
+    summary = RunSummary("demo_clip.mp4", threshold=0.3)
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
+                  Outputs(), on_result=summary.add, end=1.0)
+    summary.save("out/demo_clip.png")       # what ``movenet video --plot`` draws
 """
 
 from __future__ import annotations

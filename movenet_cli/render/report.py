@@ -21,10 +21,13 @@ exists, else from the source, with the skeleton drawn over them in SVG.
 Example::
 
     from movenet_cli.render.report import write_report, write_video_report
+    from movenet_cli.run import run_folder
+    from movenet_cli.settings import RunSettings
 
-    page = write_report("results/")              # results/report.html
+    run_folder("sample_media", "out/results", RunSettings(end=0.5), video=False)
+    page = write_report("out/results")               # out/results/report.html
     print(page, page.with_name("report_files").is_dir())
-    write_video_report("out/clip.json", "out/clip.mp4", "out/clip.html")
+    write_video_report("out/results/demo_clip.mp4.json", None, "out/clip.html")
 """
 
 from __future__ import annotations

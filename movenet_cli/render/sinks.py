@@ -6,10 +6,16 @@ renamed into place only when the sink is closed after a complete run.
 
 Example::
 
-    with JsonSink("out.json", source=..., model=...) as js, CsvSink("out.csv") as cs:
-        for result in results:
-            js.add(result)
-            cs.add(result)
+    from movenet_cli import PoseEstimator
+    from movenet_cli.media import read_image
+    from movenet_cli.render.sinks import CsvSink, JsonSink
+    from movenet_cli.types import FrameResult
+
+    result = FrameResult(0, 0.0, PoseEstimator("multipose")(read_image("sample_media/person.jpg")))
+    source, model = {"path": "person.jpg", "width": 960, "height": 540}, {"name": "multipose"}
+    with JsonSink("out/p.json", source=source, model=model) as js, CsvSink("out/p.csv") as cs:
+        js.add(result)
+        cs.add(result)
 """
 
 from __future__ import annotations

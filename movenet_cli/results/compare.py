@@ -14,9 +14,15 @@ ACTUAL; ``movenet-run.json`` manifests are compared by the status of each input.
 
 Example::
 
+    from pathlib import Path
+    from movenet_cli import PoseEstimator
+    from movenet_cli.pipeline import Outputs, process_video
     from movenet_cli.results.compare import Tolerance, compare_paths
 
-    result = compare_paths("golden/demo_clip.json", "out/demo_clip.json", Tolerance(relative=0.05))
+    for name in ("golden", "actual"):
+        process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
+                      Outputs(json=Path(f"out/{name}.json")), end=1.0)
+    result = compare_paths("out/golden.json", "out/actual.json", Tolerance(relative=0.05))
     print(result.summary())
     raise SystemExit(0 if result.ok else 1)
 """

@@ -6,11 +6,17 @@ was expected and what was measured. A run that processed no frame meets no expec
 
 Example::
 
+    from pathlib import Path
+    from movenet_cli import PoseEstimator
+    from movenet_cli.pipeline import Outputs, process_video
     from movenet_cli.results import load_result
     from movenet_cli.results.expect import check_expectations, parse_expectations
 
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
+                  Outputs(json=Path("out/demo_clip.json")), end=1.0)
     wanted = parse_expectations(people="1:2", detected="0.9", score="0.3")
     report = check_expectations(load_result("out/demo_clip.json"), wanted)
+    print(report.ok, report.measured)
     if not report.ok:
         print(report.line("demo_clip.mp4"))   # demo_clip.mp4: expected ...; measured ...
 """

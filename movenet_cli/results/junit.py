@@ -16,7 +16,7 @@ Example::
         JUnitCase("clip.mp4", time=4.2),
         JUnitCase("other.mp4", outcome="failure", message="expected at least 1 person per frame ..."),
     ])
-    write_junit("reports/movenet.xml", [suite])
+    write_junit("out/reports/movenet.xml", [suite])
 """
 
 from __future__ import annotations

@@ -2,9 +2,16 @@
 
 Example::
 
+    from pathlib import Path
+    from movenet_cli import PoseEstimator
+    from movenet_cli.pipeline import Outputs, process_video
+    from movenet_cli.results import load_result
+
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
+                  Outputs(json=Path("out/demo_clip.json")), end=1.0)
     doc = load_result("out/demo_clip.json")
-    print(doc.source["width"], doc.model["name"], len(doc.frames))
-    for frame in doc.frames:               # FrameResult, people as Pose
+    print(doc.source["width"], doc.model["name"], len(doc.frames))   # 960 multipose 30
+    for frame in doc.frames[:3]:            # FrameResult, people as Pose
         print(frame.index, frame.time, [p.id for p in frame.people])
 """
 

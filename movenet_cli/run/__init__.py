@@ -5,8 +5,8 @@ Example::
     from movenet_cli.run import run_folder
     from movenet_cli.settings import RunSettings
 
-    run = run_folder("footage", "out", RunSettings("multipose"), jobs=2, skip_existing=True)
-    print(run.counts, run.manifest_path)
+    run = run_folder("sample_media", "out/results", RunSettings("multipose", end=0.5))
+    print(run.counts, run.manifest_path)    # {'done': 3, ...} out/results/movenet-run.json
 """
 
 from .folder import FolderRun, run_folder

@@ -8,11 +8,20 @@ expectation.
 
 Example::
 
-    checks = RunChecks(parse_expectations(people="1:2"), junit=Path("junit.xml"), suite="movenet video")
-    line = checks.record("clip.mp4", frames=results)          # None, or the line to print
+    from pathlib import Path
+    from movenet_cli import PoseEstimator
+    from movenet_cli.pipeline import Outputs, process_video
+    from movenet_cli.results.expect import parse_expectations
+    from movenet_cli.run.checks import RunChecks
+
+    checks = RunChecks(parse_expectations(people="1:2"), junit=Path("out/junit.xml"), suite="movenet video")
+    frames = []
+    process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
+                  Outputs(), end=1.0, on_result=frames.append)
+    print(checks.record("demo_clip.mp4", frames=frames))   # None, or the line to print
     checks.record("bad.mp4", error="bad.mp4: not a video file")
-    checks.write()
-    exit_code = checks.exit_code()
+    checks.write()                           # out/junit.xml: one testcase per input
+    print(checks.exit_code())                # 1: an input failed
 """
 
 from __future__ import annotations

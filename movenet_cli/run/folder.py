@@ -14,8 +14,14 @@
 
 Example::
 
-    run = run_folder("footage", "out", RunSettings("multipose"), jobs=2, skip_existing=True)
-    print(run.counts, run.manifest_path)
+    from movenet_cli.run import run_folder
+    from movenet_cli.settings import RunSettings
+
+    settings = RunSettings("multipose", end=0.5)
+    run = run_folder("sample_media", "out/results", settings, jobs=2, video=False)
+    again = run_folder("sample_media", "out/results", settings, skip_existing=True, video=False)
+    print(run.counts, again.counts)          # done 3, then skipped 3
+    print(run.manifest_path)                 # out/results/movenet-run.json
 """
 
 from __future__ import annotations

@@ -6,8 +6,14 @@ never raised, so it does not stop the others.
 
 Example::
 
+    from movenet_cli import PoseEstimator
+    from movenet_cli.run.job import process_job
+    from movenet_cli.run.plan import plan_folder
+    from movenet_cli.settings import RunSettings
+
+    settings = RunSettings(end=0.5)
     estimator = PoseEstimator.from_settings(settings)
-    for job in plan_folder("footage", "out").jobs:
+    for job in plan_folder("sample_media", "out/results").jobs:
         record = process_job(estimator, job, settings)
         print(record.input, record.status, record.reason or "")
 """

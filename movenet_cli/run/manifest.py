@@ -9,10 +9,19 @@ interrupted, so it always parses and says how far the run got.
 
 Example::
 
-    manifest = RunManifest(out_dir, in_dir=in_dir, settings=settings, engine={"name": "local", "jobs": 2},
-                           records=[FileRecord(job.input, job.kind, job.outputs) for job in jobs])
-    manifest.update(0, record)
-    manifest.finish("complete")
+    from movenet_cli import PoseEstimator
+    from movenet_cli.run.job import FileRecord, process_job
+    from movenet_cli.run.manifest import RunManifest, read_manifest
+    from movenet_cli.run.plan import plan_folder
+    from movenet_cli.settings import RunSettings
+
+    settings, jobs = RunSettings(), plan_folder("sample_media", "out/results").jobs
+    records = [FileRecord(job.input, job.kind, job.outputs) for job in jobs]
+    manifest = RunManifest("out/results", in_dir="sample_media", settings=settings,
+                           engine={"name": "local", "jobs": 1}, records=records)
+    manifest.update(1, process_job(PoseEstimator.from_settings(settings), jobs[1], settings))   # person.jpg
+    manifest.finish("interrupted")           # the videos stay "pending"
+    print([entry["status"] for entry in read_manifest("out/results")["files"]])
 """
 
 from __future__ import annotations

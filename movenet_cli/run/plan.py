@@ -13,11 +13,13 @@ folder never write the same file.
 
 Example::
 
-    plan = plan_folder("footage", "out", include=["*.dat"])
+    from movenet_cli.run.plan import plan_folder
+
+    plan = plan_folder("sample_media", "out/results", exclude=["portrait_*"])
     for job in plan.jobs:
         print(job.input, job.kind, job.outputs.paths())
     for entry in plan.not_taken:
-        print(entry.path, entry.reason)
+        print(entry.path, entry.reason)     # README.md, make_samples.sh, portrait_clip.mp4
 """
 
 from __future__ import annotations

@@ -7,11 +7,20 @@ be redone.
 
 Example::
 
-    state = check_outputs_complete(job, settings)
-    if state.complete:
-        print(job.input, "already done:", state.frames, "frames")
-    else:
-        print(job.input, "needs a run:", state.reason)
+    from movenet_cli import PoseEstimator
+    from movenet_cli.run.job import process_job
+    from movenet_cli.run.plan import plan_folder
+    from movenet_cli.run.resume import check_outputs_complete
+    from movenet_cli.settings import RunSettings
+
+    settings, jobs = RunSettings(), plan_folder("sample_media", "out/results").jobs
+    process_job(PoseEstimator.from_settings(settings), jobs[1], settings)   # person.jpg only
+    for job in jobs:
+        state = check_outputs_complete(job, settings)
+        if state.complete:
+            print(job.input, "already done:", state.frames, "frames")   # person.jpg
+        else:
+            print(job.input, "needs a run:", state.reason)              # the videos: outputs missing
 """
 
 from __future__ import annotations

@@ -6,10 +6,17 @@ visible or nobody was found.
 
 Example::
 
-    follower = CropFollower(height=540, width=960, input_size=192)
-    crop = follower.crop                       # None: the whole frame, letterboxed
-    ...                                        # estimate on crop_resize(frame, crop)
-    follower.update(poses[0].keypoints if poses else None)
+    from movenet_cli import PoseEstimator
+    from movenet_cli.media import iter_frames
+    from movenet_cli.pose.crops import Crop, crop_resize
+    from movenet_cli.pose.letterbox import to_keypoints
+    from movenet_cli.temporal.follow import CropFollower
+
+    estimator, follower = PoseEstimator("lightning"), CropFollower(height=540, width=960, input_size=192)
+    for frame in iter_frames("sample_media/demo_clip.mp4", end=0.5):
+        crop = follower.crop or Crop.whole_frame(540, 960, 192)     # None: look at the whole frame
+        keypoints = to_keypoints(estimator.infer(crop_resize(frame.image, crop)[None]), crop)
+        follower.update(keypoints)           # the next frame's crop, around this frame's person
 """
 
 from __future__ import annotations

@@ -13,11 +13,17 @@ What happens is set by :class:`~movenet_cli.settings.VideoQuality`.
 
 Example::
 
+    from movenet_cli import PoseEstimator
+    from movenet_cli.media import iter_frames
+    from movenet_cli.settings import VideoQuality
+    from movenet_cli.temporal import FrameProcessor
+
+    estimator = PoseEstimator("multipose")
     process = FrameProcessor(VideoQuality(tracker="keypoints"), estimator, width=960, height=540)
-    people = process(frame.image, tensor, box, frame.time)   # tensor, box: estimator.preprocess
-    # or, for frames that do not depend on each other (process.batchable):
-    found = process.estimate(images, tensors, box)
-    people = [process.track(p, t) for p, t in zip(found, times)]
+    for frame in iter_frames("sample_media/demo_clip.mp4", end=1.0):
+        tensor, box = estimator.preprocess(frame.image)
+        people = process(frame.image, tensor, box, frame.time)   # tracked and smoothed
+        print(frame.index, [p.id for p in people])
 """
 
 from __future__ import annotations

@@ -9,9 +9,16 @@ works offline at any frame rate and with skipped frames.
 
 Example::
 
-    smoother = KeypointSmoother(width=960, height=540)
-    for result in results:                     # tracked FrameResults, in frame order
-        smoother.apply(result.people, result.time)
+    from movenet_cli import PoseEstimator
+    from movenet_cli.media import iter_frames
+    from movenet_cli.temporal.smoothing import KeypointSmoother
+    from movenet_cli.temporal.tracking import make_tracker
+
+    estimator = PoseEstimator("multipose")
+    tracker, smoother = make_tracker("box", width=960, height=540), KeypointSmoother(width=960, height=540)
+    for frame in iter_frames("sample_media/demo_clip.mp4", end=1.0):
+        people = tracker.apply(estimator(frame.image), frame.time * 1000)   # ids first: smoothing is per id
+        smoother.apply(people, frame.time)                                 # in place
 """
 
 from __future__ import annotations

@@ -15,10 +15,15 @@ Two similarities, as in tfjs-models ``pose-detection``:
 
 Example::
 
+    from movenet_cli import PoseEstimator
+    from movenet_cli.media import iter_frames
+    from movenet_cli.temporal.tracking import make_tracker
+
+    estimator = PoseEstimator("multipose")
     tracker = make_tracker("box", width=960, height=540)
-    for result in results:                       # FrameResults in frame order
-        tracker.apply(result.people, result.time * 1000)
-        print([p.id for p in result.people])
+    for frame in iter_frames("sample_media/demo_clip.mp4", end=1.0):
+        people = tracker.apply(estimator(frame.image), frame.time * 1000)   # milliseconds
+        print(frame.index, [p.id for p in people])
 """
 
 from __future__ import annotations

@@ -5,6 +5,14 @@ in the destination directory and then renamed over the final path with
 :func:`os.replace`.  A crash or an interrupted run therefore never leaves a
 half-written file under the final name; at worst a hidden ``.NAME.*.partial*``
 file stays behind.
+
+Example::
+
+    from movenet_cli.util.fs import atomic_write, sha256_file
+
+    with atomic_write("out/notes.txt") as fh:   # out/.notes.*.partial* until the block ends
+        fh.write("done")
+    print(sha256_file("out/notes.txt"))          # the file is there whole, or not at all
 """
 
 from __future__ import annotations

@@ -7,8 +7,16 @@ and what to do, before a model is loaded or a frame decoded.
 
 Example::
 
-    check_input("clip.mp4", folder_hint="use `movenet dir` for folders")
-    prepare_output_dirs([Path("out/clip.mp4"), Path("out/clip.json")])
+    from pathlib import Path
+    from movenet_cli.errors import PreflightError
+    from movenet_cli.util.preflight import check_input, prepare_output_dirs
+
+    check_input("sample_media/demo_clip.mp4", folder_hint="use `movenet dir` for folders")
+    prepare_output_dirs([Path("out/clip/clip.mp4"), Path("out/clip/clip.json")])   # makes out/clip/
+    try:
+        check_input("sample_media")
+    except PreflightError as exc:
+        print(exc)                           # sample_media: is a folder; use `movenet dir` for folders
 """
 
 from __future__ import annotations

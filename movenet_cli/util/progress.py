@@ -5,6 +5,8 @@ Bars refresh ten times a second on a terminal and every ten seconds in a log fil
 
 Example::
 
+    from movenet_cli.util.progress import progress_bar
+
     bar = progress_bar(total=90, unit="frame", desc="clip.mp4")
     bar.update(1)
     bar.close()

@@ -2,8 +2,11 @@
 
 Example::
 
+    from movenet_cli.util.system import default_jobs, threads_per_job
+
     jobs = default_jobs(files=8)              # one worker per core, never more than files
     threads = threads_per_job(jobs)           # TFLite threads for each worker
+    print(jobs, threads)
 """
 
 from __future__ import annotations

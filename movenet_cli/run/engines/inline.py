@@ -2,7 +2,12 @@
 
 Example::
 
-    for index, record in run_inline(list(enumerate(plan_folder("footage", "out").jobs)), RunSettings()):
+    from movenet_cli.run.engines.inline import run_inline
+    from movenet_cli.run.plan import plan_folder
+    from movenet_cli.settings import RunSettings
+
+    tasks = list(enumerate(plan_folder("sample_media", "out/results", video=False).jobs))
+    for index, record in run_inline(tasks, RunSettings(end=0.5)):
         print(record.input, record.status)
 """
 

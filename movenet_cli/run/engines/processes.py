@@ -14,8 +14,12 @@ half-written output), and re-raises.
 
 Example::
 
-    tasks = list(enumerate(plan_folder("footage", "out").jobs))
-    for index, record in run_workers(tasks, RunSettings(), jobs=2):
+    from movenet_cli.run.engines.processes import run_workers
+    from movenet_cli.run.plan import plan_folder
+    from movenet_cli.settings import RunSettings
+
+    tasks = list(enumerate(plan_folder("sample_media", "out/results", video=False).jobs))
+    for index, record in run_workers(tasks, RunSettings(end=0.5), jobs=2):
         print(record.input, record.status)
 """
 

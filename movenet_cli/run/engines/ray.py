@@ -19,7 +19,12 @@ after it. Ray is an optional extra: ``pip install 'movenet-cli[ray]'``.
 
 Example::
 
-    tasks = list(enumerate(plan_folder("footage", "out").jobs))
+    # example: not run (starts a local Ray instance)
+    from movenet_cli.run.engines.ray import run_ray
+    from movenet_cli.run.plan import plan_folder
+    from movenet_cli.settings import RunSettings
+
+    tasks = list(enumerate(plan_folder("sample_media", "out/results").jobs))
     for index, record in run_ray(tasks, RunSettings(), address=None):
         print(record.input, record.status)
 """
