@@ -31,11 +31,7 @@ PACKAGE = ROOT / "movenet_cli"
 NOT_RUN = re.compile(r"#\s*example:\s*not run\s*\((.+)\)\s*$")
 CHILD_TIMEOUT_S = 240  # for all the blocks together
 # Examples that show a known bug: expected to fail until it is fixed (strict: a fix makes them pass).
-KNOWN_BUGS = {
-    "movenet_cli.run.folder": "run_folder(skip_existing=True) over a complete run, every input skipped, raises "
-    "AttributeError: 'tuple_iterator' object has no attribute 'close' (run/folder.py _results returns iter(()) "
-    "into contextlib.closing)",
-}
+KNOWN_BUGS: dict[str, str] = {}  # module -> the bug its example shows (an expected failure until fixed)
 
 
 def example_blocks(docstring: str) -> list[str]:

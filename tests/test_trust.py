@@ -287,3 +287,13 @@ def test_threads_and_batch_size_are_capped_with_a_warning(tmp_path):
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("movenet: warning:")]
     assert len(warnings) == 2 and "--threads 64" in warnings[0] and "--batch-size 64" in warnings[1]
+
+
+def test_resuming_a_finished_run_skips_everything(tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(PERSON_JPG.read_bytes())
+    assert run_movenet("dir", src, "-o", out, "-q").returncode == 0
+    again = run_movenet("dir", src, "-o", out, "--skip-existing")
+    assert again.returncode == 0 and "Traceback" not in again.stderr and "unexpected" not in again.stderr, again.stderr
+    assert data(out / "movenet-run.json")["counts"] == {"done": 0, "failed": 0, "skipped": 1, "pending": 0}

@@ -146,7 +146,7 @@ def _engine(tasks: list[Task], options: _Options) -> dict:
 
 def _results(tasks, settings, engine: dict, options: _Options, in_dir, out_dir, bar):
     if not tasks:
-        return iter(())  # everything skipped or refused: no engine to start
+        return (item for item in ())  # everything skipped or refused: no engine to start (closable)
     if engine["name"] == "ray":
         return ray_engine.run_ray(tasks, settings, address=options.address, in_dir=in_dir, out_dir=out_dir)
     if engine["jobs"] > 1:
