@@ -48,6 +48,7 @@ from ..errors import MediaError
 from .ffmpeg import ffmpeg_exe, ffmpeg_version, last_error_line, passthrough_args, seconds_arg, start_ffmpeg, stop
 from .formats import check_pixels
 from .probe import PathLike, VideoInfo, probe_video
+from .yuv import Yuv420, frame_bytes
 
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,8 @@ class Frame:
     """One decoded video frame.
 
     ``image`` is a writable, C-contiguous ``uint8`` array ``(H, W, 3)`` in RGB
-    order, upright (rotation metadata applied).  ``index`` is the position of
+    order, upright (rotation metadata applied); from a stream decoding with ``yuv=True`` it
+    is a :class:`~movenet_cli.media.yuv.Yuv420` (the planes) instead.  ``index`` is the position of
     the frame in the source video (0-based), counting every frame even when
     frames are skipped with ``every`` or a ``start`` time.  ``time`` is the
     presentation time in seconds from the first frame of the video, taken
@@ -335,13 +337,15 @@ class FrameStream:
     """
 
     def __init__(self, path: str, info: VideoInfo, *, start: float | None, end: float | None, every: int,
-                 size: tuple[int, int] | None, maps: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+                 size: tuple[int, int] | None, maps: tuple[np.ndarray, np.ndarray] | None = None,
+                 yuv: bool = False) -> None:
         self.path = path
         self.info = info
         self.start, self.end, self.every = start, end, every
         self.maps = maps  # (x, y) source pixel of each output pixel: see pixel_maps
         self.size = size if maps is None else (maps[0].shape[1], maps[0].shape[0])
         self._map_dir: tempfile.TemporaryDirectory | None = None
+        self.yuv = yuv  # frames as yuv420p planes, not RGB
         self.decoded = 0
         self.expected: int | None = None
         self.problem: str | None = None
@@ -410,7 +414,7 @@ class FrameStream:
         cmd = [
             ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info" if modern else "info",
             *self.span.input_params, "-i", self.path, *graph,
-            "-an", "-sn", "-dn", *passthrough_args(), "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
+            "-an", "-sn", "-dn", *passthrough_args(), "-f", "rawvideo", "-pix_fmt", "yuv420p" if self.yuv else "rgb24", "-",
         ]  # fmt: skip
         self._proc = start_ffmpeg(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._log = _LogReader(self._proc.stderr)
@@ -422,7 +426,7 @@ class FrameStream:
         assert self._proc is not None and self._log is not None
         if self.decoded == 0:
             self._await_header()
-        nbytes = self._width * self._height * 3
+        nbytes = frame_bytes(self._width, self._height) if self.yuv else self._width * self._height * 3
         buf = bytearray(nbytes)
         view = memoryview(buf)
         got = 0
@@ -441,6 +445,9 @@ class FrameStream:
             self._finish()
             return None
         self.decoded += 1
+        if self.yuv:
+            return Frame(image=Yuv420(np.frombuffer(buf, dtype=np.uint8), self._width, self._height), index=index,
+                         time=seconds)  # fmt: skip
         image = np.frombuffer(buf, dtype=np.uint8).reshape(self._height, self._width, 3)
         return Frame(image=image, index=index, time=seconds)
 
@@ -505,6 +512,7 @@ def iter_frames(
     size: tuple[int, int] | None = None,
     pixels: tuple[np.ndarray, np.ndarray] | None = None,
     info: VideoInfo | None = None,
+    yuv: bool = False,
 ) -> FrameStream:
     """Decode a video into upright RGB frames.
 
@@ -517,7 +525,9 @@ def iter_frames(
     ffmpeg side.  ``pixels=(rows, cols)`` hands over only those rows and
     columns of each upright frame, exactly ``image[rows][:, cols]`` (picked
     inside ffmpeg, so the rest of the frame never crosses the pipe; e.g. the
-    pixels a resize reads).
+    pixels a resize reads). ``yuv=True`` hands over each frame as yuv420p planes
+    (:class:`~movenet_cli.media.yuv.Yuv420`; the source must be 4:2:0 with even sizes,
+    see :func:`~movenet_cli.media.yuv.yuv_colours`), not converted to RGB.
 
     The file is probed and the arguments are checked when this function is
     called (:class:`MediaError` / :class:`ValueError` are raised right away);
@@ -539,11 +549,15 @@ def iter_frames(
         size = (int(size[0]), int(size[1]))
     if pixels is not None and size is not None:
         raise ValueError("size and pixels cannot be combined")
+    if yuv and (pixels is not None or size is not None):
+        raise ValueError("yuv frames are whole frames: no size or pixels")
 
     info = info or probe_video(path)
     check_pixels(info.width, info.height)
     maps = None if pixels is None else pixel_maps(pixels, info.width, info.height)
-    return FrameStream(os.path.abspath(path), info, start=start, end=end, every=every, size=size, maps=maps)
+    if yuv and (info.width % 2 or info.height % 2):
+        raise ValueError("yuv420p frames need even sizes")
+    return FrameStream(os.path.abspath(path), info, start=start, end=end, every=every, size=size, maps=maps, yuv=yuv)
 
 
 def count_frames(path: PathLike) -> int:

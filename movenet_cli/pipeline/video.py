@@ -32,8 +32,11 @@ import numpy as np
 from .. import settings
 from ..errors import MediaError
 from ..media import VideoInfo, VideoWriter, iter_frames, probe_video
-from ..pose.letterbox import letterbox_samples
+from ..media.yuv import Yuv420, colour_table, yuv_colours
+from ..models.store import cache_dir
+from ..pose.letterbox import letterbox_samples, letterbox_yuv
 from ..render.draw import DrawStyle, draw_poses
+from ..render.draw_yuv import draw_poses_yuv
 from ..render.jsonl import JsonlSink
 from ..render.plot import RunSummary
 from ..render.sinks import JsonSink
@@ -81,6 +84,7 @@ class _Run:
     estimated: queue.Queue
     problems: list
     style: DrawStyle | None = None
+    colours: object = None  # the ColourTable of a video whose frames stay YUV planes (None: RGB frames)
 
 
 def _decode(run: _Run, frame_range: dict, grid) -> None:
@@ -88,9 +92,14 @@ def _decode(run: _Run, frame_range: dict, grid) -> None:
     frames = None
     try:
         pixels = None if grid is None else (grid.rows, grid.cols)
-        frames = iter_frames(run.path, pixels=pixels, info=run.info, **frame_range)
+        planes = run.colours is not None
+        if planes:
+            grid = run.box.samples()
+        frames = iter_frames(run.path, pixels=pixels, info=run.info, yuv=planes, **frame_range)
         for frame in frames:
-            if grid is not None:
+            if planes:
+                tensor = letterbox_yuv(frame.image, grid, run.box, run.colours)
+            elif grid is not None:
                 tensor = letterbox_samples(frame.image, grid, run.box)
             elif frame.image.shape[:2] != (run.info.height, run.info.width):
                 raise MediaError(f"frame {frame.index} is {frame.image.shape[1]}x{frame.image.shape[0]}, "
@@ -113,9 +122,13 @@ def _write(run: _Run, sinks: list, writer: VideoWriter | None) -> None:
     while (item := get(run.estimated, run.stop)) is not DONE:
         for sink in sinks:
             sink.add(item.result)
-        if writer is not None:  # the frame was decoded for this run only: drawn on in place
-            writer.write(draw_poses(item.frame.image, item.result.people, threshold=est.threshold,
-                                    show_ids=est.spec.multipose, inplace=True, style=run.style))
+        if writer is None:
+            continue
+        image, options = item.frame.image, dict(threshold=est.threshold, show_ids=est.spec.multipose, style=run.style)
+        if isinstance(image, Yuv420):  # drawn on the planes, in place
+            writer.write(draw_poses_yuv(image, item.result.people, **options))
+        else:  # the frame was decoded for this run only: drawn on in place
+            writer.write(draw_poses(image, item.result.people, inplace=True, **options))
 
 
 def _next_batch(run: _Run, size: int) -> tuple[list[Decoded], bool]:
@@ -197,8 +210,11 @@ def process_video(
     process = FrameProcessor(video_quality(quality or VideoQuality(), analysis), estimator, info.width, info.height)
     run = _Run(path, info, estimator, process, box, threading.Event(), queue.Queue(QUEUE_DEPTH),
                queue.Queue(QUEUE_DEPTH), [], style)
-    # With nothing to draw on or crop from, ffmpeg hands over only the pixels the letterbox resize reads.
+    # With nothing to draw on or crop from, ffmpeg hands over only the pixels the letterbox resize reads;
+    # with an annotated video and nothing to crop from, frames stay YUV planes where the source allows.
     grid = box.samples() if outputs.media is None and not process.uses_image else None
+    if outputs.media is not None and not process.uses_image:
+        run.colours = _colour_table(info)
     summary = RunSummary(str(path), estimator.threshold) if outputs.plot is not None else None
     bar = progress_bar(_expected_frames(info, start, end, every), unit="frame", desc=path.name) if progress else None
     counts = {"frames": 0, "people": 0}
@@ -211,7 +227,7 @@ def process_video(
             source = source_info(source_name or path, info.width, info.height, info.fps, info.rotation, video=info)
             model = dict(model_info(estimator, (box.in_h, box.in_w)), **process.info())
             sinks = open_sinks(outs, outputs, source, model) if kept is None else []  # else written after analysis
-            writer = _open_writer(outs, outputs, info, path, start, end, every, preset, crf)
+            writer = _open_writer(outs, outputs, info, path, start, end, every, preset, crf, run.colours is not None)
             _run_stages(run, sinks, writer, dict(start=start, end=end, every=every), grid, found)
             if counts["frames"] == 0:
                 raise MediaError("no frames could be decoded" + (" in the selected range" if start or end else ""))
@@ -249,13 +265,26 @@ def _finish_data(outs, outputs, sinks, kept, summary, source, model, analysis, t
                          complete=complete)
 
 
-def _open_writer(outs: OutputSet, outputs: Outputs, info: VideoInfo, path: Path, start, end, every, preset, crf):
+def _colour_table(info: VideoInfo):
+    """The decoder's YUV->RGB table where ``info``'s frames can stay YUV planes, else None."""
+    colours = yuv_colours(info)
+    if colours is None or os.environ.get(settings.FRAME_LAYOUT_ENV, settings.FRAME_LAYOUT) == "rgb":
+        return None
+    try:
+        return colour_table(colours, cache_dir() / "colour")
+    except (MediaError, OSError):  # the RGB way always works
+        return None
+
+
+def _open_writer(outs: OutputSet, outputs: Outputs, info: VideoInfo, path: Path, start, end, every, preset, crf,
+                 planes: bool = False):
     if outputs.media is None:
         return None
     return outs.add(
         VideoWriter(outputs.media, info.width, info.height, info.fps / every,
                     audio_source=str(path) if info.has_audio else None, audio_start=start, audio_end=end,
-                    audio_info=info, sample_aspect_ratio=info.sample_aspect_ratio, preset=preset, crf=crf)
+                    audio_info=info, sample_aspect_ratio=info.sample_aspect_ratio, preset=preset, crf=crf,
+                    pix_fmt="yuv420p" if planes else "rgb24")
     )
 
 
