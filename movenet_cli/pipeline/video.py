@@ -93,19 +93,21 @@ def _decode(run: _Run, frame_range: dict, grid) -> None:
     try:
         pixels = None if grid is None else (grid.rows, grid.cols)
         planes = run.colours is not None
-        if planes:
-            grid = run.box.samples()
+        whole = grid is None  # whole frames (RGB or planes), which must have the probed size
+        grid = run.box.samples() if planes else grid
         frames = iter_frames(run.path, pixels=pixels, info=run.info, yuv=planes, **frame_range)
         for frame in frames:
-            if planes:
-                tensor = letterbox_yuv(frame.image, grid, run.box, run.colours)
-            elif grid is not None:
-                tensor = letterbox_samples(frame.image, grid, run.box)
-            elif frame.image.shape[:2] != (run.info.height, run.info.width):
-                raise MediaError(f"frame {frame.index} is {frame.image.shape[1]}x{frame.image.shape[0]}, "
+            image = frame.image
+            size = (image.height, image.width) if planes else image.shape[:2]
+            if whole and size != (run.info.height, run.info.width):
+                raise MediaError(f"frame {frame.index} is {size[1]}x{size[0]}, "
                                  f"expected {run.info.width}x{run.info.height}")
+            if planes:
+                tensor = letterbox_yuv(image, grid, run.box, run.colours)
+            elif grid is not None:
+                tensor = letterbox_samples(image, grid, run.box)
             else:
-                tensor, _ = run.estimator.preprocess(frame.image, run.box)
+                tensor, _ = run.estimator.preprocess(image, run.box)
             if not put(run.decoded, Decoded(frame, tensor), run.stop):
                 return
         if frames.problem:
