@@ -79,6 +79,12 @@ class Yuv420:
         return self.data[n : n + q].reshape(self.height // 2, self.width // 2)
 
     @property
+    def uv(self) -> np.ndarray:
+        """Both chroma planes as one (2, H/2, W/2) view."""
+        n = self.width * self.height
+        return self.data[n:].reshape(2, self.height // 2, self.width // 2)
+
+    @property
     def v(self) -> np.ndarray:
         n, q = self.width * self.height, self.width * self.height // 4
         return self.data[n + q : n + 2 * q].reshape(self.height // 2, self.width // 2)

@@ -169,14 +169,13 @@ def _pad(small: np.ndarray, box: Letterbox) -> np.ndarray:
 
 
 def letterbox_yuv(frame, grid: Samples, box: Letterbox, table) -> np.ndarray:
-    """:func:`letterbox` of a yuv420p frame (``frame.y``, ``frame.u``, ``frame.v``, as
+    """:func:`letterbox` of a yuv420p frame (``frame.y`` and ``frame.uv``, as
     :class:`~movenet_cli.media.yuv.Yuv420` holds them), converting only the pixels the resize
     reads, through ``table`` (a :class:`~movenet_cli.media.yuv.ColourTable`): bit for bit the
     letterbox of the RGB frame the decoder would have made."""
     rows, cols = grid.rows, grid.cols
     half_rows, half_cols = rows >> 1, cols >> 1
     luma = np.take(np.take(frame.y, rows, axis=0), cols, axis=1)
-    cb = np.take(np.take(frame.u, half_rows, axis=0), half_cols, axis=1)
-    cr = np.take(np.take(frame.v, half_rows, axis=0), half_cols, axis=1)
+    cb, cr = np.take(np.take(frame.uv, half_rows, axis=1), half_cols, axis=2)
     # Channel by channel: the same arithmetic as blending the RGB samples, without interleaving them.
     return _pad(np.stack([grid.blend(channel) for channel in table.planes(luma, cb, cr)], axis=-1), box)
