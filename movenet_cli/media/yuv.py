@@ -131,7 +131,7 @@ def colour_table(colours: tuple[str, str], cache: Path | None = None) -> ColourT
     key = (exe, os.path.getsize(exe), *colours)
     with _LOCK:
         if key not in _TABLES:
-            name = f"yuv2rgb-{os.path.basename(exe)}-{key[1]}-{'-'.join(colours)}.npy"
+            name = f"yuv2rgb-{os.path.basename(exe)}-{key[1]}-{'-'.join(colours)}.bin"
             _TABLES[key] = _stored(cache / name, colours) if cache is not None else _capture(colours)
         return _TABLES[key]
 
