@@ -11,6 +11,10 @@
   and on a 4x longer one;
 * SinglePose Lightning with ``--no-video``, encoder presets, ``--batch-size``/``--threads``,
   and the start-up time of ``movenet image``;
+* the RGB way (every frame converted to RGB and back) against the YUV way (frames kept as yuv420p
+  planes, see ``movenet_cli/media/yuv.py``), stage by stage and as ``movenet video`` with
+  ``MOVENET_FRAMES=rgb`` and without, reported as medians of the rounds; and the peak memory of
+  the process tree on a 4K clip, both ways;
 
 then prints a table and writes ``bench/REPORT.md``. The clip is the 1768x994 ``demo.mp4`` of the
 ``sports2d`` package (BSD-3-Clause), fetched once with ``pip download`` into ``--cache``; without
@@ -50,7 +54,11 @@ sys.path.insert(0, str(ROOT))  # measure this checkout, installed or not
 import numpy as np  # noqa: E402
 
 from movenet_cli import PoseEstimator, media  # noqa: E402
+from movenet_cli.media.yuv import colour_table, yuv_colours  # noqa: E402
+from movenet_cli.models.store import cache_dir  # noqa: E402
+from movenet_cli.pose.letterbox import letterbox_yuv  # noqa: E402
 from movenet_cli.render.draw import draw_poses  # noqa: E402
+from movenet_cli.render.draw_yuv import draw_poses_yuv  # noqa: E402
 from movenet_cli.types import FrameResult, Pose  # noqa: E402
 from movenet_cli.util.system import default_threads  # noqa: E402
 from movenet_cli.pipeline.outputs import Outputs, OutputSet, open_sinks  # noqa: E402
@@ -99,7 +107,11 @@ class Timing:
 
 
 class Results(dict):
-    """Timings by key; adding a run keeps the fastest and remembers every run's time."""
+    """Timings by key; adding a run keeps the fastest and remembers every run (``rounds``, for medians)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rounds: dict[str, list[Timing]] = {}
 
     def add(self, key: str, run: Timing) -> Timing:
         best = self.get(key)
@@ -108,7 +120,15 @@ class Results(dict):
             best = self[key] = run
         best.walls = walls
         print(f"  {run.name:72s} {run.fps:7.1f} fps  {run.cpu_ms:6.1f} ms CPU/frame", flush=True)
+        self.rounds.setdefault(key, []).append(run)
         return best
+
+
+    def median(self, key: str) -> tuple[float, float, float]:
+        """Median fps, CPU ms per frame and wall seconds of a measurement's rounds."""
+        runs = self.rounds[key]
+        return (float(np.median([t.fps for t in runs])), float(np.median([t.cpu_ms for t in runs])),
+                float(np.median([t.wall for t in runs])))  # fmt: skip
 
 
 def timed(name: str, fn: Callable[[], int]) -> Timing:
@@ -134,10 +154,11 @@ finally:
 _SUMMARY = re.compile(r"(\d+) frames in ([\d.]+) s \(([\d.]+) fps\)")
 
 
-def run_cli(args: list, tmp: Path) -> dict:
+def run_cli(args: list, tmp: Path, extra_env: dict | None = None) -> dict:
     """Run ``movenet ARGS`` in a child process: its own summary line, wall time, CPU and peak RSS."""
     rss_file = tmp / "rss.txt"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env.update(extra_env or {})
     c0, t0 = _cpu(), time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", _CHILD, str(rss_file), *map(str, args)], env=env, capture_output=True, text=True
@@ -161,10 +182,10 @@ class Cli:
         self.fixed: dict[str, float] = {}
         self.last: dict = {}
 
-    def __call__(self, name: str, args: list) -> Timing:
+    def __call__(self, name: str, args: list, env: dict | None = None) -> Timing:
         if name not in self.fixed:
-            self.fixed[name] = run_cli([*args, "--end", f"{0.5 / self.fps:.6f}"], self.tmp)["cpu"]
-        run = self.last = run_cli(args, self.tmp)
+            self.fixed[name] = run_cli([*args, "--end", f"{0.5 / self.fps:.6f}"], self.tmp, env)["cpu"]
+        run = self.last = run_cli(args, self.tmp, env)
         return Timing(name, run["frames"], run["seconds"], max(0.0, run["cpu"] - self.fixed[name]))
 
 
@@ -280,6 +301,51 @@ def stage_encode(pool: list[np.ndarray], fps: float, frames: int, preset: str, t
 
     def run() -> int:
         with media.VideoWriter(tmp / f"encode-{preset}.mp4", w, h, fps, preset=preset) as writer:
+            for i in range(frames):
+                writer.write(pool[_pingpong(i, len(pool))])
+        return frames
+
+    return run
+
+
+def stage_decode_yuv(clip: Path, est: PoseEstimator, table) -> Callable[[], int]:
+    """The decoder thread the YUV way: yuv420p frames, the model input built from the planes."""
+    info = media.probe_video(clip)
+    box = est.plan(info.height, info.width)
+    grid = box.samples()
+
+    def run() -> int:
+        n = 0
+        for frame in media.iter_frames(clip, yuv=True):
+            letterbox_yuv(frame.image, grid, box, table)
+            n += 1
+        return n
+
+    return run
+
+
+def stage_draw_only(pool: list, poses: list[list[Pose]], est, frames: int) -> Callable[[], int]:
+    """Drawing alone, on RGB frames or on YUV planes (whichever the pool holds), in place."""
+    planes = not isinstance(pool[0], np.ndarray)
+
+    def run() -> int:
+        for i in range(frames):
+            k = _pingpong(i, len(pool))
+            if planes:
+                draw_poses_yuv(pool[k], poses[k], threshold=est.threshold, show_ids=True)
+            else:
+                draw_poses(pool[k], poses[k], threshold=est.threshold, show_ids=True, inplace=True)
+        return frames
+
+    return run
+
+
+def stage_encode_yuv(pool: list, fps: float, frames: int, preset: str, tmp: Path) -> Callable[[], int]:
+    """The encoder alone, taking yuv420p planes (no colour conversion)."""
+    w, h = pool[0].width, pool[0].height
+
+    def run() -> int:
+        with media.VideoWriter(tmp / f"encode-yuv-{preset}.mp4", w, h, fps, preset=preset, pix_fmt="yuv420p") as writer:
             for i in range(frames):
                 writer.write(pool[_pingpong(i, len(pool))])
         return frames
@@ -413,7 +479,8 @@ def cli_default(option: str):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clip", type=Path, help="video to measure on (default: the Sports2D demo clip)")
-    parser.add_argument("--reps", type=int, default=2, help="rounds of every measurement; the best is kept [2]")
+    parser.add_argument("--reps", type=int, default=3,
+                        help="rounds of every measurement; the best is kept, and the median [3]")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="skip TensorFlow inference, presets and option sweeps")
     parser.add_argument("--cache", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")) / "movenet-bench",
                         help="where the downloaded and looped clips are kept")  # fmt: skip
@@ -460,6 +527,9 @@ def main(argv: list[str] | None = None) -> int:
             tensors.append(est.preprocess(frame.image, box)[0])
             poses.append(est(frame.image))
         tensors = np.stack(tensors)
+        colours = yuv_colours(info)
+        table = colour_table(colours, cache_dir() / "colour") if colours else None
+        planes = [f.image for f in media.iter_frames(clip, end=POOL / info.fps, yuv=True)] if table else []
         if est_tf is not None:
             est_tf.infer(tensors[:1])  # load and trace outside the timing
         cli = Cli(tmp, info.fps)
@@ -486,7 +556,13 @@ def main(argv: list[str] | None = None) -> int:
                 r.add("infer_tf", timed("stage alone: inference, tf", stage_infer(est_tf, tensors, box, frames)))
             r.add("draw", timed("stage alone: draw + JSON/CSV", stage_draw(pool, poses, est, frames, tmp)))
             r.add("encode", timed(f"stage alone: encode (libx264 {preset})", stage_encode(pool, info.fps, frames, preset, tmp)))
+            if table is not None:
+                _rgb_and_yuv_stages(r, clip, est, table, pool, planes, poses, frames, info.fps, preset, tmp)
+                video_rgb = ["video", clip, "-o", tmp / "out-rgb.mp4", "--overwrite"]
+                r.add("video_rgb", cli("movenet video, RGB frames (MOVENET_FRAMES=rgb)", video_rgb, {"MOVENET_FRAMES": "rgb"}))
+                extra["video_rgb_wall"] = extra.get("video_rgb_wall", []) + [cli.last["wall"]]
             r.add("video", cli("movenet video (MP4+JSON+CSV)", video))
+            extra["video_wall"] = extra.get("video_wall", []) + [cli.last["wall"]]
             # The peak depends on how full the queues happen to run, so keep the highest of the rounds.
             extra["rss_short"] = max(extra.get("rss_short", 0), cli.last["rss_mb"])
             extra["mp4_bytes"][preset] = out.stat().st_size
@@ -507,6 +583,10 @@ def main(argv: list[str] | None = None) -> int:
         del pool
 
         print("memory and start-up", flush=True)
+        if table is not None:
+            extra["agreement"] = agreement(tmp / "out-rgb.json", tmp / "out.json", info)
+            print(f"  keypoints, YUV way against RGB way: {extra['agreement']}", flush=True)
+            extra["memory_4k"] = memory_4k(tmp)
         long_run = run_cli(["video", long_clip, "-o", tmp / "long.mp4", "--overwrite"], tmp)
         extra["rss_long"], extra["long_frames"] = long_run["rss_mb"], long_run["frames"]
         print(f"  peak RSS {extra['rss_short']:.0f} MB ({r['video'].frames} frames), "
@@ -521,6 +601,7 @@ def main(argv: list[str] | None = None) -> int:
             extra["startup"][label] = min(walls)
             print(f"  {label:72s} {min(walls):7.2f} s wall (best of {len(walls)})", flush=True)
 
+    extra["naive_walls"] = [t.wall for t in r.rounds["naive"]]
     extra["elapsed"] = time.perf_counter() - started
     env["load"].append(os.getloadavg()[0])
     env["busy"].append(busy_fraction())
@@ -531,6 +612,46 @@ def main(argv: list[str] | None = None) -> int:
     args.report.write_text(report)
     print(f"bench: wrote {args.report} in {extra['elapsed']:.0f} s")
     return 0
+
+
+def _rgb_and_yuv_stages(r: Results, clip, est, table, pool, planes, poses, frames, fps, preset, tmp) -> None:
+    """One round of the stages alone, the RGB way and the YUV way, side by side."""
+    r.add("way_decode_rgb", timed("RGB way: decode rgb24 + letterbox", stage_decode(clip, est)))
+    r.add("way_decode_yuv", timed("YUV way: decode yuv420p + letterbox from the planes", stage_decode_yuv(clip, est, table)))
+    r.add("way_draw_rgb", timed("RGB way: draw on RGB crops", stage_draw_only(pool, poses, est, frames)))
+    r.add("way_draw_yuv", timed("YUV way: draw on the planes", stage_draw_only(planes, poses, est, frames)))
+    r.add("way_encode_rgb", timed(f"RGB way: encode from rgb24 (libx264 {preset})", stage_encode(pool, fps, frames, preset, tmp)))
+    r.add("way_encode_yuv", timed(f"YUV way: encode from yuv420p (libx264 {preset})",
+                                  stage_encode_yuv(planes, fps, frames, preset, tmp)))  # fmt: skip
+
+
+def agreement(rgb_json: Path, yuv_json: Path, info) -> str:
+    """How far the keypoints of the two ways' last runs are apart, in words."""
+    a, b = (json.loads(p.read_text())["frames"] for p in (rgb_json, yuv_json))
+    if [f["index"] for f in a] != [f["index"] for f in b]:
+        return "**different frames**"
+    if any(len(f["people"]) != len(g["people"]) for f, g in zip(a, b)):
+        return "**different people counts**"
+    moved = [float(np.abs(np.array(p["keypoints"]) - np.array(q["keypoints"]))[:, :2].max())
+             for f, g in zip(a, b) for p, q in zip(f["people"], g["people"])]  # fmt: skip
+    worst = max(moved, default=0.0)
+    if worst == 0:
+        return f"identical on all {len(a)} frames"
+    return f"same people on all {len(a)} frames, keypoints at most {worst:.2f} px apart ({worst / np.hypot(info.width, info.height):.3%} of the diagonal)"
+
+
+def memory_4k(tmp: Path) -> dict:
+    """Peak memory of the whole process tree of `movenet video` on a 2 s 3840x2160 clip, both ways."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import memory
+
+    clip = memory.make_clip(tmp / "clip4k.mp4", 3840, 2160)
+    out = {}
+    for way, env in (("rgb", {"MOVENET_FRAMES": "rgb"}), ("yuv", {})):
+        peak, own, wall = memory.measure(clip, tmp / f"out4k-{way}.mp4", env)
+        out[way] = {"tree_mb": peak, "python_mb": own, "wall": wall}
+        print(f"  4K clip, {way} way: peak {peak:.0f} MB (all processes), {own:.0f} MB (Python)", flush=True)
+    return out
 
 
 def _workers(est: PoseEstimator) -> str:
@@ -649,6 +770,8 @@ def build_report(r: dict[str, Timing], extra: dict, env: dict, mach: dict, clip_
     for label, value, op, goal, fmt in checks:
         ok = value >= goal if op == ">=" else value <= goal if op == "<=" else value < goal
         lines.append(f"| {label} | {fmt.format(value)} | {'yes' if ok else '**no**'} |")
+    if "video_rgb" in r:
+        lines += ["", *_ways_section(r, extra, cores)]
     lines += ["", "## What limits each ratio", "", *_analysis(r, extra, cores, video_bounds, data_bounds)]
     summary = {k: round(t.fps, 1) for k, t in r.items()} | {"rss_mb": [round(extra["rss_short"]), round(extra["rss_long"])]}
     lines += ["", f"Raw fps: `{json.dumps(summary)}`", ""]
@@ -697,6 +820,70 @@ def _analysis(r: dict[str, Timing], extra: dict, cores: int, video_bounds, data_
            "codec) or more cores." if "lightning_whole" in r else "")
     )
     return out
+
+
+def _ways_section(r: Results, extra: dict, cores: int) -> list[str]:
+    """RGB frames against YUV planes: the stage table, the commands, the targets (medians of the rounds)."""
+    med = r.median
+    infer = med("infer_enc" if "infer_enc" in r.rounds else "infer")
+    lines = [
+        "## RGB frames against YUV planes (medians of the rounds)",
+        "",
+        "The RGB way converts every decoded frame to RGB in ffmpeg (3 bytes a pixel through the pipe) and every "
+        "drawn frame back to YUV in the encoder; the YUV way keeps the source's yuv420p planes from decoder to "
+        "encoder and converts only the pixels the model input reads (`MOVENET_FRAMES=rgb` picks the RGB way).",
+        "",
+        "| stage | RGB way: CPU ms/frame | YUV way: CPU ms/frame | YUV / RGB |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, key in (("decode + model input", "decode"), ("draw", "draw"), ("encode (x264 " + extra["preset"] + ")", "encode")):
+        a, b = med(f"way_{key}_rgb")[1], med(f"way_{key}_yuv")[1]
+        lines.append(f"| {label} | {a:.1f} | {b:.1f} | {b / a:.2f} |")
+    lines.append(f"| model (MultiPose, same both ways) | {infer[1]:.1f} | {infer[1]:.1f} | 1.00 |")
+    rgb, yuv, naive = med("video_rgb"), med("video"), med("naive")
+    rgb_wall, yuv_wall = float(np.median(extra["video_rgb_wall"])), float(np.median(extra["video_wall"]))
+    naive_wall = float(np.median(extra["naive_walls"]))
+    lines += [
+        "",
+        "| `movenet video` (MP4+JSON+CSV) | fps | CPU ms/frame | whole process, wall s |",
+        "|---|---:|---:|---:|",
+        f"| RGB frames (`MOVENET_FRAMES=rgb`) | {rgb[0]:.1f} | {rgb[1]:.1f} | {rgb_wall:.1f} |",
+        f"| YUV planes (default) | {yuv[0]:.1f} | {yuv[1]:.1f} | {yuv_wall:.1f} |",
+        f"| naive loop (its frames only: TensorFlow start-up not counted) | {naive[0]:.1f} | {naive[1]:.1f} | {naive_wall:.1f} |",
+        "",
+    ]
+    lines += [f"Keypoints of the YUV way against the RGB way on this clip (last round): {extra['agreement']}.", ""]
+    mem = extra.get("memory_4k")
+    if mem:
+        lines += [
+            f"Peak memory on a 2 s 3840x2160 clip (the sample clip scaled), all processes: {mem['rgb']['tree_mb']:.0f} MB "
+            f"the RGB way, {mem['yuv']['tree_mb']:.0f} MB the YUV way (Python process alone: {mem['rgb']['python_mb']:.0f} "
+            f"and {mem['yuv']['python_mb']:.0f} MB).",
+            "",
+        ]
+    checks = [
+        ("CPU per frame <= 47 ms", yuv[1], yuv[1] <= 47, "{:.1f} ms"),
+        ("fps >= 1.2x the RGB way in the same run", yuv[0] / rgb[0], yuv[0] / rgb[0] >= 1.2, "{:.2f}x"),
+        ("whole-process wall >= 3.2x faster than the naive loop", naive_wall / yuv_wall, naive_wall / yuv_wall >= 3.2, "{:.2f}x"),
+    ]
+    lines += ["| target (YUV way) | measured | met |", "|---|---:|:---:|"]
+    lines += [f"| {label} | {fmt.format(value)} | {'yes' if ok else '**no**'} |" for label, value, ok, fmt in checks]
+    naive_cores = naive[0] * naive[1] / 1000
+    stages = [med("way_decode_yuv")[1], infer[1], med("way_draw_yuv")[1], med("way_encode_yuv")[1]]
+    lines += [
+        "",
+        f"CPU per frame: the YUV way's stages alone add up to {sum(stages):.1f} ms "
+        f"({' + '.join(f'{v:.1f}' for v in stages)} for decode with the model input, model, draw, encode), before "
+        f"JSON/CSV, tracking and the threads' hand-offs; `movenet video` spent {yuv[1]:.1f}. Below that takes a "
+        "cheaper encode or model, the two largest shares.",
+        "",
+        f"The wall-time ratio is bounded by work: the naive loop spends {naive[1]:.0f} ms CPU per frame but keeps "
+        f"{naive_cores:.1f} of {cores} cores busy (ffmpeg and TensorFlow run threads of their own), so a pipeline "
+        f"that needs {yuv[1]:.0f} ms per frame can be at most {naive[1] / yuv[1]:.2f}x faster on {cores} cores "
+        "(plus start-up, which the whole-process wall time includes); 3.2x needs about a third of the naive loop's CPU work "
+        "per frame, i.e. a cheaper encode (a faster preset, hardware) or more cores.",
+    ]
+    return lines
 
 
 def _pct(value: float | None) -> str:

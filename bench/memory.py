@@ -49,10 +49,11 @@ def tree_rss(pid: int) -> tuple[int, int]:
     return total, rss.get(pid, 0)
 
 
-def measure(clip: Path, out: Path) -> tuple[float, float, float]:
+def measure(clip: Path, out: Path, env: dict | None = None) -> tuple[float, float, float]:
+    """(peak MB of the process tree, peak MB of the Python process, wall seconds); ``env``: extra variables."""
     cmd = [sys.executable, "-m", "movenet_cli", "video", str(clip), "-o", str(out), "--overwrite", "-q"]
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, **(env or {})))
     peak = own = 0
     while proc.poll() is None:
         total, mine = tree_rss(proc.pid)
@@ -61,6 +62,14 @@ def measure(clip: Path, out: Path) -> tuple[float, float, float]:
     if proc.returncode:
         raise SystemExit(f"movenet video failed on {clip}")
     return peak / 2**20, own / 2**20, time.perf_counter() - started
+
+
+def make_clip(clip: Path, width: int, height: int) -> Path:
+    """The sample clip's first 2 s scaled to ``width`` x ``height`` (H.264, BT.709 like its source)."""
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(ROOT / "sample_media/demo_clip.mp4"),
+                    "-t", "2", "-vf", f"scale={width}:{height}", "-c:v", "libx264", "-preset", "veryfast",
+                    "-c:a", "copy", str(clip)], check=True)  # fmt: skip
+    return clip
 
 
 def main() -> None:
@@ -72,10 +81,7 @@ def main() -> None:
         print("| --- | ---: | ---: | ---: |")
         for size in args.sizes:
             w, h = SIZES[size]
-            clip = Path(tmp) / f"clip{size}.mp4"
-            subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(ROOT / "sample_media/demo_clip.mp4"),
-                            "-t", "2", "-vf", f"scale={w}:{h}", "-c:v", "libx264", "-preset", "veryfast",
-                            "-c:a", "copy", str(clip)], check=True)
+            clip = make_clip(Path(tmp) / f"clip{size}.mp4", w, h)
             peak, own, wall = measure(clip, Path(tmp) / f"out{size}.mp4")
             print(f"| {w}x{h} | {peak:.0f} MB | {own:.0f} MB | {wall:.1f} s |", flush=True)
 

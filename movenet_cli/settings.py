@@ -53,6 +53,12 @@ PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "sl
 PRESET = "veryfast"
 CRF = 23
 CRF_RANGE = (0, 51)
+# How an annotated video's frames travel: "auto" keeps 8-bit 4:2:0 BT.709 sources as YUV planes
+# from decoder to encoder (see media/yuv.py), "rgb" converts every frame to RGB and back.
+# MOVENET_FRAMES=rgb picks the RGB way, to compare the two.
+FRAME_LAYOUTS = ("auto", "rgb")
+FRAME_LAYOUT_ENV = "MOVENET_FRAMES"
+FRAME_LAYOUT = "auto"
 
 # -- tracking and smoothing -----------------------------------------------------
 TRACKERS = ("box", "keypoints")

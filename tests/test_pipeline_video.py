@@ -23,6 +23,7 @@ def test_a_failing_writer_stops_a_batched_run(estimators, tmp_path, monkeypatch)
         return args[0]
 
     monkeypatch.setattr(video_pipeline, "draw_poses", failing_draw)
+    monkeypatch.setattr(video_pipeline, "draw_poses_yuv", failing_draw)  # frames kept as YUV planes
     est = estimators("multipose", "tflite", batch_size=3)
     out = tmp_path / "out.mp4"
     outcome = {}

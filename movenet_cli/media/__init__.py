@@ -3,7 +3,8 @@ its own processes, reading and writing still images with Pillow.
 
 All frames handed out are ``uint8`` arrays of shape ``(H, W, 3)`` in RGB order, upright as a
 viewer would display them (EXIF orientation of photos and the rotation metadata of phone
-videos are applied). Failures caused by the input raise
+videos are applied); ``iter_frames(..., yuv=True)`` hands out yuv420p planes instead
+(:mod:`movenet_cli.media.yuv`), which ``VideoWriter(..., pix_fmt="yuv420p")`` encodes as they are. Failures caused by the input raise
 :class:`~movenet_cli.errors.MediaError` with a short, user-facing reason.
 
 Example::

@@ -52,6 +52,7 @@ from .ffmpeg import ffmpeg_exe, ffmpeg_version, last_error_line, passthrough_arg
 from .formats import check_pixels
 from .probe import PathLike, VideoInfo, probe_video
 from .url import display_url, input_args, is_url
+from .yuv import Yuv420, frame_bytes
 
 
 logger = logging.getLogger(__name__)
@@ -80,7 +81,8 @@ class Frame:
     """One decoded video frame.
 
     ``image`` is a writable, C-contiguous ``uint8`` array ``(H, W, 3)`` in RGB
-    order, upright (rotation metadata applied).  ``index`` is the position of
+    order, upright (rotation metadata applied); from a stream decoding with ``yuv=True`` it
+    is a :class:`~movenet_cli.media.yuv.Yuv420` (the planes) instead.  ``index`` is the position of
     the frame in the source video (0-based), counting every frame even when
     frames are skipped with ``every`` or a ``start`` time.  ``time`` is the
     presentation time in seconds from the first frame of the video, taken
@@ -340,7 +342,7 @@ class FrameStream:
 
     def __init__(self, path: str, info: VideoInfo, *, start: float | None, end: float | None, every: int,
                  size: tuple[int, int] | None, maps: tuple[np.ndarray, np.ndarray] | None = None,
-                 url_timeout: float = settings.URL_TIMEOUT_S) -> None:
+                 url_timeout: float = settings.URL_TIMEOUT_S, yuv: bool = False) -> None:
         self.path = path
         # A URL is read once, as it arrives: no timestamp pre-pass; each wait on the server is bounded.
         self.url_args = input_args(path, url_timeout) if is_url(path) else None
@@ -350,6 +352,7 @@ class FrameStream:
         self.maps = maps  # (x, y) source pixel of each output pixel: see pixel_maps
         self.size = size if maps is None else (maps[0].shape[1], maps[0].shape[0])
         self._map_dir: tempfile.TemporaryDirectory | None = None
+        self.yuv = yuv  # frames as yuv420p planes, not RGB
         self.decoded = 0
         self.expected: int | None = None
         self.problem: str | None = None
@@ -419,7 +422,7 @@ class FrameStream:
         cmd = [
             ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info" if modern else "info",
             *self.span.input_params, *(self.url_args or []), "-i", self.path, *graph,
-            "-an", "-sn", "-dn", *passthrough_args(), "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
+            "-an", "-sn", "-dn", *passthrough_args(), "-f", "rawvideo", "-pix_fmt", "yuv420p" if self.yuv else "rgb24", "-",
         ]  # fmt: skip
         self._proc = start_ffmpeg(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._log = _LogReader(self._proc.stderr)
@@ -431,7 +434,7 @@ class FrameStream:
         assert self._proc is not None and self._log is not None
         if self.decoded == 0:
             self._await_header()
-        nbytes = self._width * self._height * 3
+        nbytes = frame_bytes(self._width, self._height) if self.yuv else self._width * self._height * 3
         buf = bytearray(nbytes)
         view = memoryview(buf)
         got = 0
@@ -450,6 +453,9 @@ class FrameStream:
             self._finish()
             return None
         self.decoded += 1
+        if self.yuv:
+            return Frame(image=Yuv420(np.frombuffer(buf, dtype=np.uint8), self._width, self._height), index=index,
+                         time=seconds)  # fmt: skip
         image = np.frombuffer(buf, dtype=np.uint8).reshape(self._height, self._width, 3)
         return Frame(image=image, index=index, time=seconds)
 
@@ -514,6 +520,25 @@ class FrameStream:
         self.close()
 
 
+def _check_frame_args(start, end, every: int, size, pixels, yuv: bool) -> tuple[int, int] | None:
+    """Raise ValueError for arguments of :func:`iter_frames` that cannot work; the size as ints."""
+    if every < 1:
+        raise ValueError("every must be >= 1")
+    if start is not None and start < 0:
+        raise ValueError("start must be >= 0")
+    if end is not None and start is not None and end <= start:
+        raise ValueError("end must be after start")
+    if size is not None:
+        if len(size) != 2 or int(size[0]) < 1 or int(size[1]) < 1:
+            raise ValueError("size must be (width, height) with positive values")
+        size = (int(size[0]), int(size[1]))
+    if pixels is not None and size is not None:
+        raise ValueError("size and pixels cannot be combined")
+    if yuv and (pixels is not None or size is not None):
+        raise ValueError("yuv frames are whole frames: no size or pixels")
+    return size
+
+
 def iter_frames(
     path: PathLike,
     *,
@@ -524,6 +549,7 @@ def iter_frames(
     pixels: tuple[np.ndarray, np.ndarray] | None = None,
     info: VideoInfo | None = None,
     url_timeout: float = settings.URL_TIMEOUT_S,
+    yuv: bool = False,
 ) -> FrameStream:
     """Decode a video into upright RGB frames.
 
@@ -536,7 +562,9 @@ def iter_frames(
     ffmpeg side.  ``pixels=(rows, cols)`` hands over only those rows and
     columns of each upright frame, exactly ``image[rows][:, cols]`` (picked
     inside ffmpeg, so the rest of the frame never crosses the pipe; e.g. the
-    pixels a resize reads).
+    pixels a resize reads). ``yuv=True`` hands over each frame as yuv420p planes
+    (:class:`~movenet_cli.media.yuv.Yuv420`; the source must be 4:2:0 with even sizes,
+    see :func:`~movenet_cli.media.yuv.yuv_colours`), not converted to RGB.
 
     The file is probed and the arguments are checked when this function is
     called (:class:`MediaError` / :class:`ValueError` are raised right away);
@@ -550,25 +578,15 @@ def iter_frames(
     arrives, each wait on the server limited to ``url_timeout`` seconds; frame times then come
     from the decoder's per-frame timestamps (there is no pre-pass over the whole input).
     """
-    if every < 1:
-        raise ValueError("every must be >= 1")
-    if start is not None and start < 0:
-        raise ValueError("start must be >= 0")
-    if end is not None and start is not None and end <= start:
-        raise ValueError("end must be after start")
-    if size is not None:
-        if len(size) != 2 or int(size[0]) < 1 or int(size[1]) < 1:
-            raise ValueError("size must be (width, height) with positive values")
-        size = (int(size[0]), int(size[1]))
-    if pixels is not None and size is not None:
-        raise ValueError("size and pixels cannot be combined")
-
+    size = _check_frame_args(start, end, every, size, pixels, yuv)
     url = is_url(path)
     info = info or probe_video(path, url_timeout=url_timeout)
     check_pixels(info.width, info.height)
     maps = None if pixels is None else pixel_maps(pixels, info.width, info.height)
+    if yuv and (info.width % 2 or info.height % 2):
+        raise ValueError("yuv420p frames need even sizes")
     return FrameStream(path if url else os.path.abspath(path), info, start=start, end=end, every=every, size=size,
-                       maps=maps, url_timeout=url_timeout)
+                       maps=maps, url_timeout=url_timeout, yuv=yuv)
 
 
 def count_frames(path: PathLike) -> int:

@@ -27,6 +27,7 @@ from ..errors import MediaError
 from ..util.fs import remove_quietly, temp_path_for
 from .ffmpeg import ffmpeg_exe, fps_fraction, last_error_line, popen_kwargs, seconds_arg, start_ffmpeg, stop
 from .probe import VideoInfo, probe_in_process, probe_video
+from .yuv import Yuv420
 
 logger = logging.getLogger(__name__)
 
@@ -41,22 +42,23 @@ _AUDIO_OVERHANG_S = 0.1
 
 
 def _encoder_command(width: int, height: int, fps: Fraction, sar: Fraction | None, preset: str, crf: int,
-                     out: Path) -> list[str]:
-    """ffmpeg reading RGB frames on stdin and writing H.264 yuv420p BT.709 to ``out``."""
+                     out: Path, yuv: bool = False) -> list[str]:
+    """ffmpeg reading RGB frames (``yuv``: BT.709 limited-range yuv420p frames, taken as they are)
+    on stdin and writing H.264 yuv420p BT.709 to ``out``."""
     filters = []
-    if width % 2 or height % 2:
+    if not yuv and (width % 2 or height % 2):
         filters.append(f"pad={width + width % 2}:{height + height % 2}:0:0:color=black")
     if sar is not None and sar != 1:  # anamorphic: shown as the source is
         filters.append(f"setsar={sar.numerator}/{sar.denominator}")
     # RGB -> BT.709 limited-range YUV, tagged as such (the tags live on the
     # frames in current ffmpeg, hence setparams rather than -color_* only).
     filters.append(
-        "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
-        "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
+        ("" if yuv else "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,")
+        + "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709"
     )
     return [
         ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-y",
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+        "-f", "rawvideo", "-pix_fmt", "yuv420p" if yuv else "rgb24", "-s", f"{width}x{height}",
         "-framerate", str(fps), "-i", "pipe:0",
         "-an", "-vf", ",".join(filters),
         "-c:v", "libx264", "-preset", str(preset), "-crf", str(crf), "-pix_fmt", "yuv420p",
@@ -86,6 +88,9 @@ class VideoWriter:
     an exception).  An exception inside the ``with`` block or :meth:`abort`
     kills ffmpeg and deletes the temporary file, so ``path`` never holds a
     half-written video.
+
+    With ``pix_fmt="yuv420p"`` it takes :class:`~movenet_cli.media.yuv.Yuv420` frames (BT.709,
+    limited range, even sizes) instead, and encodes their planes without any conversion.
     """
 
     def __init__(
@@ -102,10 +107,14 @@ class VideoWriter:
         sample_aspect_ratio: Fraction | None = None,
         preset: str = settings.PRESET,
         crf: int = settings.CRF,
+        pix_fmt: str = "rgb24",
     ) -> None:
         width, height = int(width), int(height)
         if width < 1 or height < 1:
             raise ValueError("width and height must be positive")
+        if pix_fmt not in ("rgb24", "yuv420p") or (pix_fmt == "yuv420p" and (width % 2 or height % 2)):
+            raise ValueError(f"cannot encode {pix_fmt} frames of {width}x{height}")
+        self.yuv = pix_fmt == "yuv420p"
         if not fps or float(fps) <= 0:
             raise ValueError("fps must be positive")
         self.path = Path(path)
@@ -126,7 +135,7 @@ class VideoWriter:
         if not parent.is_dir():
             raise MediaError(f"output directory does not exist: {parent}")
 
-        cmd = _encoder_command(width, height, self.fps, sample_aspect_ratio, preset, crf, self._tmp)
+        cmd = _encoder_command(width, height, self.fps, sample_aspect_ratio, preset, crf, self._tmp, self.yuv)
         self._stderr = tempfile.TemporaryFile()
         try:
             self._proc = start_ffmpeg(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
@@ -154,16 +163,11 @@ class VideoWriter:
 
     # -- writing ---------------------------------------------------------
 
-    def write(self, image: np.ndarray) -> None:
-        """Append one ``uint8`` RGB frame of shape ``(height, width, 3)``."""
+    def write(self, image: np.ndarray | Yuv420) -> None:
+        """Append one ``uint8`` RGB frame of shape ``(height, width, 3)`` (or one :class:`Yuv420`)."""
         if self._closed or self._proc is None:
             raise ValueError("write to a closed VideoWriter")
-        arr = np.asarray(image)
-        if arr.dtype != np.uint8 or arr.shape != (self.height, self.width, 3):
-            raise ValueError(
-                f"frame must be uint8 of shape {(self.height, self.width, 3)}, got {arr.dtype} {arr.shape}"
-            )
-        arr = np.ascontiguousarray(arr)
+        arr = self._checked(image)
         assert self._proc.stdin is not None
         try:
             self._proc.stdin.write(arr.data)
@@ -172,6 +176,19 @@ class VideoWriter:
             self.abort()
             raise MediaError(f"ffmpeg stopped while encoding: {reason}") from exc
         self.frames_written += 1
+
+    def _checked(self, image) -> np.ndarray:
+        """The bytes of one frame, in the layout ffmpeg was told."""
+        if self.yuv:
+            if not isinstance(image, Yuv420) or (image.width, image.height) != (self.width, self.height):
+                raise ValueError(f"frame must be {self.width}x{self.height} yuv420p planes")
+            return np.ascontiguousarray(image.data)
+        arr = np.asarray(image)
+        if arr.dtype != np.uint8 or arr.shape != (self.height, self.width, 3):
+            raise ValueError(
+                f"frame must be uint8 of shape {(self.height, self.width, 3)}, got {arr.dtype} {arr.shape}"
+            )
+        return np.ascontiguousarray(arr)
 
     def _error_text(self) -> str:
         try:

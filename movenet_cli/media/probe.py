@@ -92,7 +92,9 @@ class VideoInfo:
     ``video_start``/``audio_start`` are the start times of the chosen video
     stream and of the audio stream ``audio_stream_index`` in seconds (edit lists
     applied by the demuxer), ``None`` when unknown; ``time_base`` is the video
-    stream's time base and ``container`` the demuxer's name.
+    stream's time base and ``container`` the demuxer's name. ``pix_fmt``, ``color_space`` and
+    ``color_range`` are the stream's pixel format (``"yuv420p"``), colour matrix (``"bt709"``)
+    and range (``"tv"``/``"pc"``), ``None`` where the file does not say.
     """
 
     path: str
@@ -114,6 +116,9 @@ class VideoInfo:
     time_base: Fraction | None = None
     container: str = ""
     audio_stream_index: int | None = None
+    pix_fmt: str | None = None
+    color_space: str | None = None
+    color_range: str | None = None
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -406,7 +411,23 @@ def _describe(container: Any, path: str) -> VideoInfo:
         time_base=Fraction(video.time_base) if video.time_base else None,
         container=container.format.name or "",
         audio_stream_index=audio.index if audio is not None else None,
+        **_colours(video),
     )
+
+
+# FFmpeg's AVColorSpace and AVColorRange numbers, by the names its filters use.
+_COLOR_SPACES = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020nc"}
+_COLOR_RANGES = {1: "tv", 2: "pc"}
+
+
+def _colours(stream: Any) -> dict[str, Any]:
+    """The stored pixel format, colour matrix and range (``None`` where unknown or unspecified)."""
+    context = stream.codec_context
+    return {
+        "pix_fmt": getattr(context, "pix_fmt", None),
+        "color_space": _COLOR_SPACES.get(int(getattr(context, "colorspace", 0) or 0)),
+        "color_range": _COLOR_RANGES.get(int(getattr(context, "color_range", 0) or 0)),
+    }
 
 
 def probe_in_process(path: PathLike, *, url_timeout: float | None = None) -> VideoInfo:

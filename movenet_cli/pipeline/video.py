@@ -38,8 +38,11 @@ from .. import settings
 from ..errors import MediaError
 from ..media import VideoInfo, VideoWriter, iter_frames, probe_video
 from ..media.url import display_url, is_url
-from ..pose.letterbox import letterbox_samples
+from ..media.yuv import Yuv420, colour_table, yuv_colours
+from ..models.store import cache_dir
+from ..pose.letterbox import letterbox_samples, letterbox_yuv
 from ..render.draw import DrawStyle, draw_poses
+from ..render.draw_yuv import draw_poses_yuv
 from ..render.jsonl import JsonlSink
 from ..render.plot import RunSummary
 from ..render.sinks import JsonSink
@@ -89,6 +92,7 @@ class _Run:
     estimated: queue.Queue
     problems: list
     style: DrawStyle | None = None
+    colours: object = None  # the ColourTable of a video whose frames stay YUV planes (None: RGB frames)
 
 
 def _decode(run: _Run, frame_range: dict, grid) -> None:
@@ -96,15 +100,22 @@ def _decode(run: _Run, frame_range: dict, grid) -> None:
     frames = None
     try:
         pixels = None if grid is None else (grid.rows, grid.cols)
-        frames = iter_frames(run.path, pixels=pixels, info=run.info, **frame_range)
+        planes = run.colours is not None
+        whole = grid is None  # whole frames (RGB or planes), which must have the probed size
+        grid = run.box.samples() if planes else grid
+        frames = iter_frames(run.path, pixels=pixels, info=run.info, yuv=planes, **frame_range)
         for frame in frames:
-            if grid is not None:
-                tensor = letterbox_samples(frame.image, grid, run.box)
-            elif frame.image.shape[:2] != (run.info.height, run.info.width):
-                raise MediaError(f"frame {frame.index} is {frame.image.shape[1]}x{frame.image.shape[0]}, "
+            image = frame.image
+            size = (image.height, image.width) if planes else image.shape[:2]
+            if whole and size != (run.info.height, run.info.width):
+                raise MediaError(f"frame {frame.index} is {size[1]}x{size[0]}, "
                                  f"expected {run.info.width}x{run.info.height}")
+            if planes:
+                tensor = letterbox_yuv(image, grid, run.box, run.colours)
+            elif grid is not None:
+                tensor = letterbox_samples(image, grid, run.box)
             else:
-                tensor, _ = run.estimator.preprocess(frame.image, run.box)
+                tensor, _ = run.estimator.preprocess(image, run.box)
             if not put(run.decoded, Decoded(frame, tensor), run.stop):
                 return
         if frames.problem:
@@ -121,9 +132,13 @@ def _write(run: _Run, sinks: list, writer: VideoWriter | None) -> None:
     while (item := get(run.estimated, run.stop)) is not DONE:
         for sink in sinks:
             sink.add(item.result)
-        if writer is not None:  # the frame was decoded for this run only: drawn on in place
-            writer.write(draw_poses(item.frame.image, item.result.people, threshold=est.threshold,
-                                    show_ids=est.spec.multipose, inplace=True, style=run.style))
+        if writer is None:
+            continue
+        image, options = item.frame.image, dict(threshold=est.threshold, show_ids=est.spec.multipose, style=run.style)
+        if isinstance(image, Yuv420):  # drawn on the planes, in place
+            writer.write(draw_poses_yuv(image, item.result.people, **options))
+        else:  # the frame was decoded for this run only: drawn on in place
+            writer.write(draw_poses(image, item.result.people, inplace=True, **options))
 
 
 def _next_batch(run: _Run, size: int) -> tuple[list[Decoded], bool]:
@@ -207,11 +222,9 @@ def process_video(
     process = FrameProcessor(video_quality(quality or VideoQuality(), analysis), estimator, info.width, info.height)
     run = _Run(path, info, estimator, process, box, threading.Event(), queue.Queue(QUEUE_DEPTH),
                queue.Queue(QUEUE_DEPTH), [], style)
-    # With nothing to draw on or crop from, ffmpeg hands over only the pixels the letterbox resize reads.
-    grid = box.samples() if outputs.media is None and not process.uses_image else None
+    grid = _frame_layout(run, outputs)
     summary = RunSummary(display_url(path), estimator.threshold) if outputs.plot is not None else None
-    name = Path(path).name if not is_url(path) else (display_url(path).rstrip("/").rsplit("/", 1)[-1])
-    bar = progress_bar(_expected_frames(info, start, end, every), unit="frame", desc=name) if progress else None
+    bar = _progress(path, info, start, end, every) if progress else None
     counts = {"frames": 0, "people": 0}
     kept: list[FrameResult] | None = [] if wanted(analysis) else None  # for the analysis step
     found = _listener(counts, on_result, summary and summary.add, None if bar is None else (lambda _: bar.update(1)),
@@ -222,7 +235,7 @@ def process_video(
             source = source_info(display_url(source_name or path), info.width, info.height, info.fps, info.rotation, video=info)
             model = dict(model_info(estimator, (box.in_h, box.in_w)), **process.info())
             sinks = open_sinks(outs, outputs, source, model) if kept is None else []  # else written after analysis
-            writer = _open_writer(outs, outputs, info, path, start, end, every, preset, crf)
+            writer = _open_writer(outs, outputs, info, path, start, end, every, preset, crf, run.colours is not None)
             _run_stages(run, sinks, writer, dict(start=start, end=end, every=every, url_timeout=url_timeout), grid,
                         found)
             if counts["frames"] == 0:
@@ -234,6 +247,22 @@ def process_video(
             bar.close()
     return RunStats(counts["frames"], time.perf_counter() - started, counts["people"], not run.problems,
                     run.problems[0] if run.problems else None)
+
+
+def _frame_layout(run: _Run, outputs: Outputs):
+    """How frames travel from the decoder: with nothing to draw on or crop from, only the pixels the
+    letterbox resize reads (the grid returned); with an annotated video and nothing to crop from,
+    as YUV planes where the source allows (``run.colours`` set); else whole RGB frames."""
+    if outputs.media is None and not run.process.uses_image:
+        return run.box.samples()
+    if outputs.media is not None and not run.process.uses_image:
+        run.colours = _colour_table(run.info)
+    return None
+
+
+def _progress(path, info: VideoInfo, start, end, every):
+    name = Path(path).name if not is_url(path) else (display_url(path).rstrip("/").rsplit("/", 1)[-1])
+    return progress_bar(_expected_frames(info, start, end, every), unit="frame", desc=name)
 
 
 def _open_input(path, url_timeout: float, outputs: Outputs, progress: bool, warn) -> tuple[Path | str, VideoInfo]:
@@ -278,14 +307,27 @@ def _finish_data(outs, outputs, sinks, kept, summary, source, model, analysis, t
                          complete=complete)
 
 
-def _open_writer(outs: OutputSet, outputs: Outputs, info: VideoInfo, path: Path, start, end, every, preset, crf):
+def _colour_table(info: VideoInfo):
+    """The decoder's YUV->RGB table where ``info``'s frames can stay YUV planes, else None."""
+    colours = yuv_colours(info)
+    if colours is None or os.environ.get(settings.FRAME_LAYOUT_ENV, settings.FRAME_LAYOUT) == "rgb":
+        return None
+    try:
+        return colour_table(colours, cache_dir() / "colour")
+    except (MediaError, OSError):  # the RGB way always works
+        return None
+
+
+def _open_writer(outs: OutputSet, outputs: Outputs, info: VideoInfo, path: Path, start, end, every, preset, crf,
+                 planes: bool = False):
     if outputs.media is None:
         return None
     return outs.add(
         VideoWriter(outputs.media, info.width, info.height, info.fps / every,
                     audio_source=str(path) if info.has_audio and not is_url(path) else None,
                     audio_start=start, audio_end=end,
-                    audio_info=info, sample_aspect_ratio=info.sample_aspect_ratio, preset=preset, crf=crf)
+                    audio_info=info, sample_aspect_ratio=info.sample_aspect_ratio, preset=preset, crf=crf,
+                    pix_fmt="yuv420p" if planes else "rgb24")
     )
 
 

@@ -132,10 +132,11 @@ class Samples:
         """The resized uint8 image from :meth:`take`'s pixels: rows first, then columns."""
         height, width = self.shape
         samples = samples.astype(np.float32)
+        lanes = (None,) * (samples.ndim - 2)  # a 2-D array blends one channel
         top, bottom = samples[:height], samples[height:]
-        blended = top + (bottom - top) * self.wy[:, None, None]
+        blended = top + (bottom - top) * self.wy[(slice(None), None, *lanes)]
         left, right = blended[:, :width], blended[:, width:]
-        out = left + (right - left) * self.wx[None, :, None]
+        out = left + (right - left) * self.wx[(None, slice(None), *lanes)]
         out += 0.5
         return out.astype(np.uint8)
 
@@ -169,3 +170,16 @@ def _pad(small: np.ndarray, box: Letterbox) -> np.ndarray:
     out = np.zeros((box.in_h, box.in_w, 3), np.uint8)
     out[box.top : box.top + box.new_h, box.left : box.left + box.new_w] = small
     return out
+
+
+def letterbox_yuv(frame, grid: Samples, box: Letterbox, table) -> np.ndarray:
+    """:func:`letterbox` of a yuv420p frame (``frame.y`` and ``frame.uv``, as
+    :class:`~movenet_cli.media.yuv.Yuv420` holds them), converting only the pixels the resize
+    reads, through ``table`` (a :class:`~movenet_cli.media.yuv.ColourTable`): bit for bit the
+    letterbox of the RGB frame the decoder would have made."""
+    rows, cols = grid.rows, grid.cols
+    half_rows, half_cols = rows >> 1, cols >> 1
+    luma = np.take(np.take(frame.y, rows, axis=0), cols, axis=1)
+    cb, cr = np.take(np.take(frame.uv, half_rows, axis=1), half_cols, axis=2)
+    # Channel by channel: the same arithmetic as blending the RGB samples, without interleaving them.
+    return _pad(np.stack([grid.blend(channel) for channel in table.planes(luma, cb, cr)], axis=-1), box)

@@ -15,15 +15,9 @@ model does not find, or finds with low scores, stays as it is).
 
 Example::
 
-    from movenet_cli import PoseEstimator
-    from movenet_cli.media import read_image, write_image
-    from movenet_cli.render.draw import DrawStyle, draw_poses
-
-    frame = read_image("sample_media/person.jpg")
-    poses = PoseEstimator("multipose")(frame)
-    write_image("out/person.jpg", draw_poses(frame, poses, threshold=0.3, show_ids=True))
+    annotated = draw_poses(frame, poses, threshold=0.3, show_ids=True)
     style = DrawStyle(layers=("skeleton", "boxes"), line_width=4, blur_faces=True)
-    write_image("out/person_boxes.jpg", draw_poses(frame, poses, threshold=0.3, style=style))
+    annotated = draw_poses(frame, poses, threshold=0.3, style=style)
 """
 
 from __future__ import annotations
@@ -125,20 +119,50 @@ def draw_poses(
     if style.blur_faces:
         for pose in poses:
             blur_face(out, pose, threshold)
+    pens = pens_for(style, height, width, show_ids, show_boxes)
+    for pose in poses:
+        _draw_pose(out, pose, threshold, pens)
+    return out
+
+
+def pens_for(style: DrawStyle, height: int, width: int, show_ids: bool, show_boxes: bool) -> _Pens:
+    """Sizes, font and layers for drawing ``style`` on a ``width`` x ``height`` frame."""
     scaled = line_width(height, width)
     lw = style.line_width or scaled
     layers = style.resolve(show_ids, show_boxes)
     labelled = bool(layers & {"ids", "scores"})
     font = _font(max(12, scaled * 6)) if labelled else None
     small = _font(max(12, scaled * 5)) if "angles" in layers else None
-    pens = _Pens(layers, lw, style.point_radius or max(2, round(scaled * 1.4)), font, scaled, small)
-    for pose in poses:
-        _draw_pose(out, pose, threshold, pens)
-    return out
+    return _Pens(layers, lw, style.point_radius or max(2, round(scaled * 1.4)), font, scaled, small)
+
+
+@dataclass
+class Plan:
+    """What one person's drawing holds, and the crop ``[y0:y1, x0:x1]`` of the frame it fits in."""
+
+    edges: list
+    points: list
+    box: object
+    labels: list  # (rect, text origin, text, font): the id/score label and the angle labels
+    x0: int
+    y0: int
+    x1: int
+    y1: int
 
 
 def _draw_pose(out: np.ndarray, pose: Pose, threshold: float, pens: _Pens) -> None:
     """Draw one person on the smallest crop of ``out`` that holds its drawing."""
+    plan = plan_pose(pose, threshold, pens, *out.shape[:2])
+    if plan is None:
+        return
+    crop = out[plan.y0 : plan.y1, plan.x0 : plan.x1]
+    canvas = Image.fromarray(crop)
+    paint(ImageDraw.Draw(canvas), plan, pose.keypoints, pens, plan.x0, plan.y0)
+    crop[...] = np.asarray(canvas)
+
+
+def plan_pose(pose: Pose, threshold: float, pens: _Pens, height: int, width: int) -> Plan | None:
+    """The drawing of one person on a ``width`` x ``height`` frame (``None``: nothing to draw)."""
     kp, lw, radius, layers = pose.keypoints, pens.lw, pens.radius, pens.layers
     edges = [(a, b, side) for a, b, side in SKELETON if kp[a, 2] >= threshold and kp[b, 2] >= threshold]
     edges = edges if "skeleton" in layers else []
@@ -146,38 +170,43 @@ def _draw_pose(out: np.ndarray, pose: Pose, threshold: float, pens: _Pens) -> No
     box = pose.bbox if pose.bbox is not None and "boxes" in layers else None
     text = _label_text(pose, layers)
     label = _label(pose.bbox, text, pens.font, pens.pad) if text and pose.bbox is not None else None
+    labels = [(*label, pens.font)] if label is not None else []
+    labels += [(*a, pens.small) for a in _angle_labels(pose, threshold, pens)] if "angles" in layers else []
     extents = [(x - radius, y - radius, x + radius, y + radius) for x, y in points]
     extents += [(min(kp[a, 0], kp[b, 0]) - lw, min(kp[a, 1], kp[b, 1]) - lw,
                  max(kp[a, 0], kp[b, 0]) + lw, max(kp[a, 1], kp[b, 1]) + lw) for a, b, _ in edges]  # fmt: skip
     if box is not None:
         extents.append((box[0] - lw, box[1] - lw, box[2] + lw, box[3] + lw))
-    angles = _angle_labels(pose, threshold, pens) if "angles" in layers else []
-    for rect, origin, _ in [label] * (label is not None) + angles:  # the text origin too: Pillow places
-        extents += [rect, origin * 2]  # text by its (positive) fractional offset
+    for rect, origin, _, _ in labels:  # the text origin too: Pillow places text by its (positive) fractional offset
+        extents += [rect, origin * 2]
     if not extents:
-        return
-    height, width = out.shape[:2]
+        return None
     x0 = max(0, math.floor(min(e[0] for e in extents)) - 2)
     y0 = max(0, math.floor(min(e[1] for e in extents)) - 2)
     x1 = min(width, math.ceil(max(e[2] for e in extents)) + 3)
     y1 = min(height, math.ceil(max(e[3] for e in extents)) + 3)
     if x1 <= x0 or y1 <= y0:
-        return
-    crop = out[y0:y1, x0:x1]
-    canvas = Image.fromarray(crop)
-    pen = ImageDraw.Draw(canvas)
-    for a, b, side in edges:
-        pen.line([(kp[a, 0] - x0, kp[a, 1] - y0), (kp[b, 0] - x0, kp[b, 1] - y0)], fill=EDGE_COLORS[side], width=lw)
-    for x, y in points:
+        return None
+    return Plan(edges, points, box, labels, x0, y0, x1, y1)
+
+
+def paint(pen, plan: Plan, kp: np.ndarray, pens: _Pens, x0: int, y0: int, mono=None) -> None:
+    """Draw ``plan`` with ``pen`` on a canvas whose top left is frame pixel ``(x0, y0)``; with
+    ``mono``, every shape in that one colour (a mask of what the drawing covers)."""
+    lw, radius, box = pens.lw, pens.radius, plan.box
+    for a, b, side in plan.edges:
+        pen.line([(kp[a, 0] - x0, kp[a, 1] - y0), (kp[b, 0] - x0, kp[b, 1] - y0)], fill=mono or EDGE_COLORS[side],
+                 width=lw)  # fmt: skip
+    for x, y in plan.points:
         x, y = x - x0, y - y0
-        pen.ellipse([x - radius, y - radius, x + radius, y + radius], fill=POINT_COLOR)
+        pen.ellipse([x - radius, y - radius, x + radius, y + radius], fill=mono or POINT_COLOR)
     if box is not None:
-        pen.rectangle([box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0], outline=BOX_COLOR, width=max(1, lw // 2))
-    for ((lx0, ly0, lx1, ly1), (tx, ty), text), font in [(label, pens.font)] * (label is not None) + [
-            (a, pens.small) for a in angles]:
-        pen.rectangle([lx0 - x0, ly0 - y0, lx1 - x0, ly1 - y0], fill=(0, 0, 0))
-        pen.text((tx - x0, ty - y0), text, fill=BOX_COLOR, font=font)
-    crop[...] = np.asarray(canvas)
+        pen.rectangle([box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0], outline=mono or BOX_COLOR,
+                      width=max(1, lw // 2))  # fmt: skip
+    for (lx0, ly0, lx1, ly1), (tx, ty), text, font in plan.labels:
+        pen.rectangle([lx0 - x0, ly0 - y0, lx1 - x0, ly1 - y0], fill=mono or (0, 0, 0))
+        if mono is None:  # the text lies on its background
+            pen.text((tx - x0, ty - y0), text, fill=BOX_COLOR, font=font)
 
 
 def _angle_labels(pose: Pose, threshold: float, pens: _Pens) -> list:

@@ -1,0 +1,205 @@
+"""Frames kept in the source's YUV 4:2:0 layout, and the colour conversions around them.
+
+Where a video is decoded only to be drawn on and encoded again, converting every whole
+frame to RGB and back costs more CPU than the model. Frames of 8-bit 4:2:0 BT.709
+limited-range sources (the common case: phones, cameras, web video) therefore stay as
+their three planes (:class:`Yuv420`): the decoder hands them over as ``yuv420p``, the
+drawing goes straight onto the planes, and the encoder takes them as they are.
+
+Only the pixels the model reads are converted to RGB, through a :class:`ColourTable`: the
+decoder's own YUV->RGB conversion, captured once from the ffmpeg in use by converting a
+frame that holds every (Y, U, V) value, so the model sees bit for bit the RGB it sees when
+ffmpeg converts the whole frame. Its red depends on (Y, V), its blue on (Y, U), its green on
+all three: 16 MB.
+
+Example::
+
+    table = colour_table(yuv_colours(info))     # None: this source goes the RGB way
+    rgb = table.rgb(frame.y[rows][:, cols], frame.u[rows // 2][:, cols // 2], frame.v[...])
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MediaError
+from .ffmpeg import ffmpeg_exe, popen_kwargs
+
+# The one colour layout kept as planes: what the MP4 is written in (yuv420p, BT.709, limited range).
+YUV_COLOURS = ("bt709", "tv")
+# The capture frame: chroma samples for every (U, V) pair, 64 per pair, each covering 2x2 luma
+# samples that take the 256 Y values.
+_CAPTURE_W = 4096
+_CAPTURE_H = 256 * 256 * 64 * 4 // _CAPTURE_W
+
+
+def yuv_colours(info) -> tuple[str, str] | None:
+    """The (matrix, range) whose planes can stay as they are for ``info``'s video, or ``None``
+    where its frames must go the RGB way (not 8-bit 4:2:0 BT.709 limited range, or odd sizes,
+    which ffmpeg converts to RGB with interpolated chroma)."""
+    if getattr(info, "pix_fmt", None) != "yuv420p" or info.width % 2 or info.height % 2:
+        return None
+    colours = (getattr(info, "color_space", None), getattr(info, "color_range", None))
+    return colours if colours == YUV_COLOURS else None
+
+
+@dataclass(frozen=True, eq=False)
+class Yuv420:
+    """One upright frame as yuv420p planes in one buffer: ``y`` (H, W), ``u`` and ``v`` (H/2, W/2).
+
+    ``width`` and ``height`` are even. The planes are writable views of ``data``.
+    """
+
+    data: np.ndarray
+    width: int
+    height: int
+
+    @classmethod
+    def blank(cls, width: int, height: int) -> "Yuv420":
+        """A black frame (limited range)."""
+        frame = cls(np.empty(frame_bytes(width, height), np.uint8), width, height)
+        frame.y[...] = 16
+        frame.data[width * height :] = 128
+        return frame
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.data[: self.width * self.height].reshape(self.height, self.width)
+
+    @property
+    def u(self) -> np.ndarray:
+        n, q = self.width * self.height, self.width * self.height // 4
+        return self.data[n : n + q].reshape(self.height // 2, self.width // 2)
+
+    @property
+    def uv(self) -> np.ndarray:
+        """Both chroma planes as one (2, H/2, W/2) view."""
+        n = self.width * self.height
+        return self.data[n:].reshape(2, self.height // 2, self.width // 2)
+
+    @property
+    def v(self) -> np.ndarray:
+        n, q = self.width * self.height, self.width * self.height // 4
+        return self.data[n + q : n + 2 * q].reshape(self.height // 2, self.width // 2)
+
+
+def frame_bytes(width: int, height: int) -> int:
+    """Bytes of one yuv420p frame of even ``width`` x ``height``."""
+    return width * height * 3 // 2
+
+
+@dataclass(frozen=True, eq=False)
+class ColourTable:
+    """ffmpeg's YUV->RGB conversion for one matrix and range: ``r[Y*256+V]``, ``b[Y*256+U]``,
+    ``g[(Y*256+U)*256+V]``."""
+
+    r: np.ndarray
+    g: np.ndarray
+    b: np.ndarray
+
+    def planes(self, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """uint8 R, G and B of same-shaped Y, U and V samples (chroma already at luma positions)."""
+        high = y.astype(np.intp) << 8
+        yu = high | u
+        return self.r[high | v], self.g[(yu << 8) | v], self.b[yu]
+
+    def rgb(self, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """:meth:`planes` as one uint8 RGB array."""
+        return np.stack(self.planes(y, u, v), axis=-1)
+
+    def to_rgb(self, frame: Yuv420) -> np.ndarray:
+        """A whole frame in RGB, as ffmpeg converts it (chroma repeated over each 2x2 block)."""
+        up = lambda plane: np.repeat(np.repeat(plane, 2, axis=0), 2, axis=1)  # noqa: E731
+        return self.rgb(frame.y, up(frame.u), up(frame.v))
+
+
+_TABLES: dict[tuple, ColourTable] = {}
+_LOCK = threading.Lock()
+
+
+def colour_table(colours: tuple[str, str], cache: Path | None = None) -> ColourTable:
+    """The :class:`ColourTable` of ``colours`` (matrix, range) for the ffmpeg in use: kept for
+    the process, stored under ``cache`` when given (about 1 s to capture, 16 MB)."""
+    exe = ffmpeg_exe()
+    key = (exe, os.path.getsize(exe), *colours)
+    with _LOCK:
+        if key not in _TABLES:
+            name = f"yuv2rgb-{os.path.basename(exe)}-{key[1]}-{'-'.join(colours)}.bin"
+            _TABLES[key] = _stored(cache / name, colours) if cache is not None else _capture(colours)
+        return _TABLES[key]
+
+
+def _stored(file: Path, colours: tuple[str, str]) -> ColourTable:
+    size = 2 * 65536 + 256**3
+    try:
+        flat = np.fromfile(file, np.uint8)
+        if flat.size == size:
+            return ColourTable(flat[:65536], flat[131072:], flat[65536:131072])
+    except OSError:
+        pass
+    table = _capture(colours)
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=file.parent, prefix=".partial-", delete=False) as fh:
+            for part in (table.r, table.b, table.g):
+                fh.write(part.tobytes())
+        os.replace(fh.name, file)
+    except OSError:  # a read-only cache: capture again next time
+        pass
+    return table
+
+
+def _capture_planes() -> bytes:
+    index = np.arange(256 * 256 * 64, dtype=np.int64)
+    cw = _CAPTURE_W // 2
+    u = (index >> 14).astype(np.uint8).reshape(-1, cw)
+    v = ((index >> 6) & 255).astype(np.uint8).reshape(-1, cw)
+    k = (index & 63).astype(np.uint8).reshape(-1, cw)
+    y = np.empty((u.shape[0], 2, cw, 2), np.uint8)
+    for dy in range(2):
+        for dx in range(2):
+            y[:, dy, :, dx] = 4 * k + 2 * dy + dx
+    return y.tobytes() + u.tobytes() + v.tobytes()
+
+
+def _capture(colours: tuple[str, str]) -> ColourTable:
+    """Convert a frame holding every (Y, U, V) with ffmpeg, tagged as the source is."""
+    matrix, levels = colours
+    cmd = [
+        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
+        "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{_CAPTURE_W}x{_CAPTURE_H}", "-i", "pipe:0",
+        "-vf", f"setparams=colorspace={matrix}:range={levels}", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
+    ]  # fmt: skip
+    planes = _capture_planes()
+    proc = subprocess.run(cmd, input=planes, capture_output=True, **popen_kwargs())
+    if proc.returncode != 0 or len(proc.stdout) != _CAPTURE_W * _CAPTURE_H * 3:
+        raise MediaError(f"ffmpeg could not convert colours ({proc.stderr.decode('utf-8', 'replace')[-200:]})")
+    # Pixels come row by row of chroma blocks: (block row, dy, block column, dx), and block
+    # number (U*256 + V)*64 + k holds Y = 4k + 2dy + dx: regroup to [U, V, Y].
+    rgb = np.frombuffer(proc.stdout, np.uint8).reshape(-1, 2, _CAPTURE_W // 2, 2, 3)
+    uvy = rgb.transpose(0, 2, 1, 3, 4).reshape(256, 256, 256, 3)
+    g = np.ascontiguousarray(uvy[..., 1].transpose(2, 0, 1)).ravel()
+    red, blue = uvy[..., 0], uvy[..., 2]
+    # Red must not depend on U nor blue on V, or two-dimensional tables could not hold them.
+    if not ((red == red[:1]).all() and (blue == blue[:, :1]).all()):
+        raise MediaError("ffmpeg's YUV->RGB conversion is not separable; decoding whole frames to RGB")
+    r = np.ascontiguousarray(red[0].T).ravel()  # [V, Y] -> [Y, V]
+    b = np.ascontiguousarray(blue[:, 0].T).ravel()  # [U, Y] -> [Y, U]
+    return ColourTable(r, g, b)
+
+
+def rgb_to_yuv(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """float32 Y, U, V (BT.709, limited range, as the encoder writes them) of uint8 RGB pixels."""
+    x = rgb.astype(np.float32) * np.float32(1 / 255)
+    luma = 0.2126 * x[..., 0] + 0.7152 * x[..., 1] + 0.0722 * x[..., 2]
+    y = 16 + 219 * luma
+    u = 128 + 224 * (x[..., 2] - luma) / 1.8556
+    v = 128 + 224 * (x[..., 0] - luma) / 1.5748
+    return y, u, v
