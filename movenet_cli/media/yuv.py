@@ -14,8 +14,14 @@ all three: 16 MB.
 
 Example::
 
-    table = colour_table(yuv_colours(info))     # None: this source goes the RGB way
-    rgb = table.rgb(frame.y[rows][:, cols], frame.u[rows // 2][:, cols // 2], frame.v[...])
+    from movenet_cli.media import iter_frames, probe_video
+    from movenet_cli.media.yuv import colour_table, yuv_colours
+
+    colours = yuv_colours(probe_video("sample_media/demo_clip.mp4"))   # None: the RGB way
+    table = colour_table(colours)
+    frame = next(iter(iter_frames("sample_media/demo_clip.mp4", end=0.1, yuv=True))).image
+    rgb = table.to_rgb(frame)                       # as ffmpeg would have converted it
+    print(colours, frame.y.shape, rgb.shape)
 """
 
 from __future__ import annotations

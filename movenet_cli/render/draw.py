@@ -15,9 +15,15 @@ model does not find, or finds with low scores, stays as it is).
 
 Example::
 
-    annotated = draw_poses(frame, poses, threshold=0.3, show_ids=True)
-    style = DrawStyle(layers=("skeleton", "boxes"), line_width=4, blur_faces=True)
-    annotated = draw_poses(frame, poses, threshold=0.3, style=style)
+    from movenet_cli import PoseEstimator
+    from movenet_cli.media import read_image, write_image
+    from movenet_cli.render.draw import DrawStyle, draw_poses
+
+    frame = read_image("sample_media/person.jpg")
+    poses = PoseEstimator("multipose")(frame)
+    write_image("out/person.jpg", draw_poses(frame, poses, threshold=0.3, show_ids=True))
+    style = DrawStyle(layers=("skeleton", "boxes"), line_width=4, blur_faces=True, angles=True)
+    write_image("out/person_boxes.jpg", draw_poses(frame, poses, threshold=0.3, style=style))
 """
 
 from __future__ import annotations
