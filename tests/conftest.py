@@ -65,3 +65,15 @@ def corpus(tmp_path_factory):
         return made[name]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def clip_second(tmp_path_factory):
+    """The movenet/1 result of the first second of the sample clip, made once through the command."""
+    from helpers import DEMO_CLIP, run_movenet
+    from movenet_cli.results import load_result
+
+    out = tmp_path_factory.mktemp("clip-second") / "demo_clip.json"
+    run = run_movenet("video", DEMO_CLIP, "--no-video", "--json", out, "--end", "1", "-q")
+    assert run.returncode == 0, run.stderr
+    return load_result(out)

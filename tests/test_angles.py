@@ -8,7 +8,6 @@ import io
 import numpy as np
 import pytest
 
-from helpers import DEMO_CLIP, run_movenet
 from movenet_cli.analysis.angles import (
     ANGLE_NAMES,
     ANGLES,
@@ -20,7 +19,6 @@ from movenet_cli.analysis.angles import (
     frame_angles,
     pose_angles,
 )
-from movenet_cli.results.load import load_result
 from movenet_cli.types import KEYPOINT_NAMES, FrameResult, Pose
 
 K = {name: i for i, name in enumerate(KEYPOINT_NAMES)}
@@ -129,12 +127,9 @@ def test_table_lists_every_angle_with_its_keypoints():
 
 
 @pytest.fixture(scope="module")
-def clip_doc(tmp_path_factory):
+def clip_doc(clip_second):
     """The real MultiPose result of the first second of the sample clip."""
-    out = tmp_path_factory.mktemp("angles") / "clip.json"
-    run = run_movenet("video", DEMO_CLIP, "--no-video", "--json", out, "--end", "1", "-q")
-    assert run.returncode == 0, run.stderr
-    return load_result(out)
+    return clip_second
 
 
 def test_clip_angles_csv_and_json_blocks_agree(clip_doc):
