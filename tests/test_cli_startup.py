@@ -24,3 +24,21 @@ def test_commands_that_need_no_tensorflow_do_not_import_it(estimators, tmp_path)
         r = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120)
         assert r.stderr.strip().splitlines()[-1] == "NO-TENSORFLOW 0", (args, r.stderr)
     assert out.exists() and out.with_suffix(".json").exists()
+
+
+def test_video_runs_never_load_pyav_in_the_process(tmp_path):
+    """PyAV (FFmpeg's GPL libraries) is loaded only in the probe's child process, never beside the model."""
+    from helpers import DEMO_CLIP
+
+    script = (
+        "import sys\n"
+        "from movenet_cli.cli import main\n"
+        "sys.argv = ['movenet'] + sys.argv[1:]\n"
+        "code = 0\ntry:\n    main()\n"
+        "except SystemExit as exc:\n    code = exc.code\n"
+        "print('AV' if 'av' in sys.modules else 'NO-AV', code, file=sys.stderr)\n"
+    )
+    args = ["video", str(DEMO_CLIP), "-o", str(tmp_path / "clip.mp4"), "--end", "0.5", "-q"]  # with audio
+    r = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300)
+    assert r.stderr.strip().splitlines()[-1] == "NO-AV 0", r.stderr
+    assert (tmp_path / "clip.mp4").exists()

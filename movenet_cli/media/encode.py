@@ -26,7 +26,7 @@ from .. import settings
 from ..errors import MediaError
 from ..util.fs import remove_quietly, temp_path_for
 from .ffmpeg import ffmpeg_exe, fps_fraction, last_error_line, popen_kwargs, seconds_arg, start_ffmpeg, stop
-from .probe import VideoInfo, probe_in_process, probe_video
+from .probe import VideoInfo, probe_video
 from .yuv import Yuv420
 
 logger = logging.getLogger(__name__)
@@ -315,7 +315,7 @@ def mux_audio(video: Path, out: Path, source: str, info: VideoInfo, span: tuple[
         if proc.returncode == 0:
             # Copied audio may overhang the video by a packet; anything
             # more means ffmpeg did not honour the cut: try re-encoding.
-            muxed = probe_in_process(out).duration
+            muxed = probe_video(out).duration  # in the probe child: PyAV never loads in this process
             if muxed is None or muxed <= video_length + _AUDIO_OVERHANG_S:
                 return out
             error = f"audio came out {muxed:.2f}s long for {video_length:.2f}s of video"
