@@ -13,10 +13,11 @@ def _imports(module: str, args: list[str]) -> tuple[bool, object]:
     script = (
         "import sys\n"
         "from movenet_cli.cli import main\n"
+        "module = sys.argv[1]\n"
         "sys.argv = ['movenet'] + sys.argv[2:]\n"
         "code = 0\ntry:\n    main()\n"
         "except SystemExit as exc:\n    code = exc.code\n"
-        "print(sys.argv[1] in sys.modules, code, file=sys.stderr)\n"
+        "print(module in sys.modules, code, file=sys.stderr)\n"
     )
     r = subprocess.run([sys.executable, "-c", script, module, *args], capture_output=True, text=True, timeout=300)
     imported, code = r.stderr.strip().splitlines()[-1].split()
