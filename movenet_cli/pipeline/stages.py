@@ -44,10 +44,10 @@ DONE = Done()
 
 @dataclass
 class Decoded:
-    """A decoded frame and its model input (letterboxed)."""
+    """A decoded frame and its model input (letterboxed; ``None`` where an accuracy level makes its own)."""
 
     frame: Frame
-    tensor: np.ndarray
+    tensor: np.ndarray | None
 
 
 @dataclass

@@ -114,6 +114,8 @@ def _decode(run: _Run, frame_range: dict, grid) -> None:
                 tensor = letterbox_yuv(image, grid, run.box, run.colours)
             elif grid is not None:
                 tensor = letterbox_samples(image, grid, run.box)
+            elif run.estimator.accurate is not None:  # an accuracy level letterboxes at its own sizes
+                tensor = None
             else:
                 tensor, _ = run.estimator.preprocess(image, run.box)
             if not put(run.decoded, Decoded(frame, tensor), run.stop):
