@@ -177,6 +177,11 @@ class AnalysisSettings:
         return (self.filter or "").split(":")[0].strip().lower() in ("butterworth", "butter", "savgol")
 
     @property
+    def replaces_smoothing(self) -> bool:
+        """Whether the One-Euro smoothing is off: an offline filter takes the raw track, ``none`` asks for none."""
+        return self.offline or (self.filter or "").strip().lower() == "none"
+
+    @property
     def active(self) -> bool:
         """Whether there is anything to do after the poses are found."""
         return self.angles or bool(self.formats) or self.offline

@@ -7,7 +7,6 @@ Every default shown in ``--help`` is read from settings, so it is stated once.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -161,8 +160,6 @@ def run_settings(params: dict) -> RunSettings:
     A combination that cannot work is a usage error, reported by Click (exit 2)."""
     quality = video_quality(params) if "tracker" in params else VideoQuality()
     analysis = analysis_settings(params)
-    if (analysis.filter or "").strip().lower() == "none":  # --filter none: no smoothing at all
-        quality = replace(quality, smooth=False)
     style = draw_style(params) if "draw" in params else None
     run = RunSettings(**take(params, POSE_KEYS), **take(params, VIDEO_KEYS), quality=quality, analysis=analysis,
                       style=style)

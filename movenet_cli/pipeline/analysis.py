@@ -72,8 +72,9 @@ def with_analysis(outputs: Outputs, analysis: AnalysisSettings | None) -> Output
 
 
 def video_quality(quality: VideoQuality, analysis: AnalysisSettings | None) -> VideoQuality:
-    """An offline filter takes the raw track: the One-Euro smoothing is then off."""
-    return replace(quality, smooth=False) if analysis is not None and analysis.offline else quality
+    """An offline filter takes the raw track, and ``none`` asks for no smoothing: the One-Euro
+    smoothing is then off."""
+    return replace(quality, smooth=False) if analysis is not None and analysis.replaces_smoothing else quality
 
 
 def rounded(frame: FrameResult) -> FrameResult:
