@@ -10,7 +10,8 @@ Only the pixels the model reads are converted to RGB, through a :class:`ColourTa
 decoder's own YUV->RGB conversion, captured once from the ffmpeg in use by converting a
 frame that holds every (Y, U, V) value, so the model sees bit for bit the RGB it sees when
 ffmpeg converts the whole frame. Its red depends on (Y, V), its blue on (Y, U), its green on
-all three: 16 MB.
+all three: 16 MB, laid out with Y varying fastest, since neighbouring pixels share their
+chroma and differ in luma: the lookups of a frame then stay in a few cache lines each.
 
 Example::
 
@@ -103,8 +104,8 @@ def frame_bytes(width: int, height: int) -> int:
 
 @dataclass(frozen=True, eq=False)
 class ColourTable:
-    """ffmpeg's YUV->RGB conversion for one matrix and range: ``r[Y*256+V]``, ``b[Y*256+U]``,
-    ``g[(Y*256+U)*256+V]``."""
+    """ffmpeg's YUV->RGB conversion for one matrix and range: ``r[V*256+Y]``, ``b[U*256+Y]``,
+    ``g[(U*256+V)*256+Y]``."""
 
     r: np.ndarray
     g: np.ndarray
@@ -112,9 +113,16 @@ class ColourTable:
 
     def planes(self, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """uint8 R, G and B of same-shaped Y, U and V samples (chroma already at luma positions)."""
-        high = y.astype(np.intp) << 8
-        yu = high | u
-        return self.r[high | v], self.g[(yu << 8) | v], self.b[yu]
+        # ``take`` with 32-bit indices: several times faster than fancy indexing with 64-bit ones.
+        vy = v.astype(np.uint32)
+        vy <<= 8
+        vy |= y
+        uvy = u.astype(np.uint32)
+        uvy <<= 8
+        blue = self.b.take(uvy | y)
+        uvy <<= 8
+        uvy |= vy
+        return self.r.take(vy), self.g.take(uvy), blue
 
     def rgb(self, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """:meth:`planes` as one uint8 RGB array."""
@@ -137,7 +145,7 @@ def colour_table(colours: tuple[str, str], cache: Path | None = None) -> ColourT
     key = (exe, os.path.getsize(exe), *colours)
     with _LOCK:
         if key not in _TABLES:
-            name = f"yuv2rgb-{os.path.basename(exe)}-{key[1]}-{'-'.join(colours)}.bin"
+            name = f"yuv2rgb2-{os.path.basename(exe)}-{key[1]}-{'-'.join(colours)}.bin"
             _TABLES[key] = _stored(cache / name, colours) if cache is not None else _capture(colours)
         return _TABLES[key]
 
@@ -191,13 +199,13 @@ def _capture(colours: tuple[str, str]) -> ColourTable:
     # number (U*256 + V)*64 + k holds Y = 4k + 2dy + dx: regroup to [U, V, Y].
     rgb = np.frombuffer(proc.stdout, np.uint8).reshape(-1, 2, _CAPTURE_W // 2, 2, 3)
     uvy = rgb.transpose(0, 2, 1, 3, 4).reshape(256, 256, 256, 3)
-    g = np.ascontiguousarray(uvy[..., 1].transpose(2, 0, 1)).ravel()
+    g = np.ascontiguousarray(uvy[..., 1]).ravel()
     red, blue = uvy[..., 0], uvy[..., 2]
     # Red must not depend on U nor blue on V, or two-dimensional tables could not hold them.
     if not ((red == red[:1]).all() and (blue == blue[:, :1]).all()):
         raise MediaError("ffmpeg's YUV->RGB conversion is not separable; decoding whole frames to RGB")
-    r = np.ascontiguousarray(red[0].T).ravel()  # [V, Y] -> [Y, V]
-    b = np.ascontiguousarray(blue[:, 0].T).ravel()  # [U, Y] -> [Y, U]
+    r = np.ascontiguousarray(red[0]).ravel()  # [V, Y]
+    b = np.ascontiguousarray(blue[:, 0]).ravel()  # [U, Y]
     return ColourTable(r, g, b)
 
 
