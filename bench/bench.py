@@ -54,15 +54,14 @@ sys.path.insert(0, str(ROOT))  # measure this checkout, installed or not
 import numpy as np  # noqa: E402
 
 from movenet_cli import PoseEstimator, media  # noqa: E402
-from movenet_cli.media.yuv import colour_table, yuv_colours  # noqa: E402
+from movenet_cli.media.yuv import colour_table, plane_filter  # noqa: E402
 from movenet_cli.models.store import cache_dir  # noqa: E402
-from movenet_cli.pose.letterbox import letterbox_yuv  # noqa: E402
 from movenet_cli.render.draw import draw_poses  # noqa: E402
 from movenet_cli.render.draw_yuv import draw_poses_yuv  # noqa: E402
 from movenet_cli.types import FrameResult, Pose  # noqa: E402
 from movenet_cli.util.system import default_threads  # noqa: E402
 from movenet_cli.pipeline.outputs import Outputs, OutputSet, open_sinks  # noqa: E402
-from movenet_cli.pose.letterbox import letterbox_samples  # noqa: E402
+from movenet_cli.pose.letterbox import letterbox, letterbox_samples  # noqa: E402
 from movenet_cli.settings import VideoQuality  # noqa: E402
 from movenet_cli.temporal import FrameProcessor  # noqa: E402
 
@@ -312,12 +311,11 @@ def stage_decode_yuv(clip: Path, est: PoseEstimator, table) -> Callable[[], int]
     """The decoder thread the YUV way: yuv420p frames, the model input built from the planes."""
     info = media.probe_video(clip)
     box = est.plan(info.height, info.width)
-    grid = box.samples()
 
     def run() -> int:
         n = 0
-        for frame in media.iter_frames(clip, yuv=True):
-            letterbox_yuv(frame.image, grid, box, table)
+        for frame in media.iter_frames(clip, yuv=True, table=table):
+            letterbox(frame.image, box)
             n += 1
         return n
 
@@ -527,8 +525,7 @@ def main(argv: list[str] | None = None) -> int:
             tensors.append(est.preprocess(frame.image, box)[0])
             poses.append(est(frame.image))
         tensors = np.stack(tensors)
-        colours = yuv_colours(info)
-        table = colour_table(colours, cache_dir() / "colour") if colours else None
+        table = colour_table(cache=cache_dir() / "colour") if plane_filter(info) is not None else None
         planes = [f.image for f in media.iter_frames(clip, end=POOL / info.fps, yuv=True)] if table else []
         if est_tf is not None:
             est_tf.infer(tensors[:1])  # load and trace outside the timing

@@ -52,7 +52,7 @@ from .ffmpeg import ffmpeg_exe, ffmpeg_version, last_error_line, passthrough_arg
 from .formats import check_pixels
 from .probe import PathLike, VideoInfo, probe_video
 from .url import display_url, input_args, is_url
-from .yuv import Yuv420, frame_bytes
+from .yuv import Yuv420, frame_bytes, plane_filter
 
 
 logger = logging.getLogger(__name__)
@@ -342,7 +342,7 @@ class FrameStream:
 
     def __init__(self, path: str, info: VideoInfo, *, start: float | None, end: float | None, every: int,
                  size: tuple[int, int] | None, maps: tuple[np.ndarray, np.ndarray] | None = None,
-                 url_timeout: float = settings.URL_TIMEOUT_S, yuv: bool = False) -> None:
+                 url_timeout: float = settings.URL_TIMEOUT_S, yuv: bool = False, table=None) -> None:
         self.path = path
         # A URL is read once, as it arrives: no timestamp pre-pass; each wait on the server is bounded.
         self.url_args = input_args(path, url_timeout) if is_url(path) else None
@@ -353,6 +353,7 @@ class FrameStream:
         self.size = size if maps is None else (maps[0].shape[1], maps[0].shape[0])
         self._map_dir: tempfile.TemporaryDirectory | None = None
         self.yuv = yuv  # frames as yuv420p planes, not RGB
+        self.table = table  # the ColourTable the planes carry
         self.decoded = 0
         self.expected: int | None = None
         self.problem: str | None = None
@@ -412,6 +413,8 @@ class FrameStream:
         modern = ffmpeg_version() >= (5, 0)
         filters = [f"select=not(mod(n\\,{self.every}))"] if self.every > 1 else []
         filters.append("showinfo=checksum=0" if modern else "showinfo")
+        if self.yuv and plane_filter(info):
+            filters.append(plane_filter(info))  # converted once, here, to the planes' layout
         if self.maps is None:
             if self.size is not None:
                 filters.append(f"scale={self.size[0]}:{self.size[1]}")
@@ -454,8 +457,8 @@ class FrameStream:
             return None
         self.decoded += 1
         if self.yuv:
-            return Frame(image=Yuv420(np.frombuffer(buf, dtype=np.uint8), self._width, self._height), index=index,
-                         time=seconds)  # fmt: skip
+            planes = Yuv420(np.frombuffer(buf, dtype=np.uint8), self._width, self._height, self.table)
+            return Frame(image=planes, index=index, time=seconds)
         image = np.frombuffer(buf, dtype=np.uint8).reshape(self._height, self._width, 3)
         return Frame(image=image, index=index, time=seconds)
 
@@ -550,6 +553,7 @@ def iter_frames(
     info: VideoInfo | None = None,
     url_timeout: float = settings.URL_TIMEOUT_S,
     yuv: bool = False,
+    table=None,
 ) -> FrameStream:
     """Decode a video into upright RGB frames.
 
@@ -563,8 +567,10 @@ def iter_frames(
     columns of each upright frame, exactly ``image[rows][:, cols]`` (picked
     inside ffmpeg, so the rest of the frame never crosses the pipe; e.g. the
     pixels a resize reads). ``yuv=True`` hands over each frame as yuv420p planes
-    (:class:`~movenet_cli.media.yuv.Yuv420`; the source must be 4:2:0 with even sizes,
-    see :func:`~movenet_cli.media.yuv.yuv_colours`), not converted to RGB.
+    (:class:`~movenet_cli.media.yuv.Yuv420`: 8-bit 4:2:0 BT.709 limited range, converted to that
+    in the decoder where the source differs; the source must be planar YUV with even sizes, see
+    :func:`~movenet_cli.media.yuv.plane_filter`), not converted to RGB; each carries ``table``
+    (a :class:`~movenet_cli.media.yuv.ColourTable`, for the RGB of the pixels it is asked for).
 
     The file is probed and the arguments are checked when this function is
     called (:class:`MediaError` / :class:`ValueError` are raised right away);
@@ -583,10 +589,11 @@ def iter_frames(
     info = info or probe_video(path, url_timeout=url_timeout)
     check_pixels(info.width, info.height)
     maps = None if pixels is None else pixel_maps(pixels, info.width, info.height)
-    if yuv and (info.width % 2 or info.height % 2):
-        raise ValueError("yuv420p frames need even sizes")
+    if yuv and plane_filter(info) is None:
+        raise ValueError(f"frames of {info.width}x{info.height} {info.pix_fmt} ({info.color_space or 'no matrix'}) "
+                         "cannot be handed over as yuv420p planes")
     return FrameStream(path if url else os.path.abspath(path), info, start=start, end=end, every=every, size=size,
-                       maps=maps, url_timeout=url_timeout, yuv=yuv)
+                       maps=maps, url_timeout=url_timeout, yuv=yuv, table=table)
 
 
 def count_frames(path: PathLike) -> int:

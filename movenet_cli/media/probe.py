@@ -416,7 +416,9 @@ def _describe(container: Any, path: str) -> VideoInfo:
 
 
 # FFmpeg's AVColorSpace and AVColorRange numbers, by the names its filters use.
-_COLOR_SPACES = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020nc"}
+_COLOR_SPACES = {0: "gbr", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "ycgco",
+                 9: "bt2020nc", 10: "bt2020c", 11: "smpte2085", 12: "chroma-derived-nc", 13: "chroma-derived-c",
+                 14: "ictcp"}  # fmt: skip (2: unspecified)
 _COLOR_RANGES = {1: "tv", 2: "pc"}
 
 
@@ -425,7 +427,7 @@ def _colours(stream: Any) -> dict[str, Any]:
     context = stream.codec_context
     return {
         "pix_fmt": getattr(context, "pix_fmt", None),
-        "color_space": _COLOR_SPACES.get(int(getattr(context, "colorspace", 0) or 0)),
+        "color_space": _COLOR_SPACES.get(int(getattr(context, "colorspace", 2) or 0)),
         "color_range": _COLOR_RANGES.get(int(getattr(context, "color_range", 0) or 0)),
     }
 

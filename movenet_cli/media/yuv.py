@@ -1,10 +1,13 @@
-"""Frames kept in the source's YUV 4:2:0 layout, and the colour conversions around them.
+"""Frames kept as YUV 4:2:0 planes, and the colour conversions around them.
 
 Where a video is decoded only to be drawn on and encoded again, converting every whole
-frame to RGB and back costs more CPU than the model. Frames of 8-bit 4:2:0 BT.709
-limited-range sources (the common case: phones, cameras, web video) therefore stay as
-their three planes (:class:`Yuv420`): the decoder hands them over as ``yuv420p``, the
-drawing goes straight onto the planes, and the encoder takes them as they are.
+frame to RGB and back costs more CPU than the model. Frames of planar YUV sources with even
+sizes (the common case: phones, cameras, web video) therefore travel as three planes
+(:class:`Yuv420`) in the layout the MP4 is written in: 8-bit 4:2:0, BT.709, limited range.
+Sources in that layout are handed over as they are; others (10-bit, 4:2:2, 4:4:4, BT.601 or
+BT.2020 matrices, full range, no stated matrix) are converted once, in the decoder
+(:func:`plane_filter`). The drawing goes straight onto the planes, and the encoder takes them
+as they are.
 
 Only the pixels the model reads are converted to RGB, through a :class:`ColourTable`: the
 decoder's own YUV->RGB conversion, captured once from the ffmpeg in use by converting a
@@ -16,13 +19,15 @@ chroma and differ in luma: the lookups of a frame then stay in a few cache lines
 Example::
 
     from movenet_cli.media import iter_frames, probe_video
-    from movenet_cli.media.yuv import colour_table, yuv_colours
+    from movenet_cli.media.yuv import colour_table, plane_filter
 
-    colours = yuv_colours(probe_video("sample_media/demo_clip.mp4"))   # None: the RGB way
-    table = colour_table(colours)
-    frame = next(iter(iter_frames("sample_media/demo_clip.mp4", end=0.1, yuv=True))).image
+    info = probe_video("sample_media/demo_clip.mp4")
+    print(repr(plane_filter(info)))                 # '': already the planes' layout (None: the RGB way)
+    table = colour_table()
+    frame = next(iter(iter_frames("sample_media/demo_clip.mp4", end=0.1, yuv=True, table=table))).image
     rgb = table.to_rgb(frame)                       # as ffmpeg would have converted it
-    print(colours, frame.y.shape, rgb.shape)
+    crop = frame.take(range(100, 110), range(200, 220))   # RGB of those pixels only
+    print(frame.y.shape, rgb.shape, crop.shape)
 """
 
 from __future__ import annotations
@@ -39,34 +44,74 @@ import numpy as np
 from ..errors import MediaError
 from .ffmpeg import ffmpeg_exe, popen_kwargs
 
-# The one colour layout kept as planes: what the MP4 is written in (yuv420p, BT.709, limited range).
+# The planes' colour layout: what the MP4 is written in (yuv420p, BT.709, limited range).
 YUV_COLOURS = ("bt709", "tv")
 # The capture frame: chroma samples for every (U, V) pair, 64 per pair, each covering 2x2 luma
 # samples that take the 256 Y values.
 _CAPTURE_W = 4096
 _CAPTURE_H = 256 * 256 * 64 * 4 // _CAPTURE_W
+# Planar YUV layouts the decoder converts to the planes' (ffmpeg's colorspace filter takes them).
+_CONVERTIBLE = frozenset(
+    f"yuv{j}{sub}p{depth}" for j in ("", "j") for sub in ("420", "422", "444") for depth in ("", "10le", "12le")
+    if not (j and depth)
+)
+# Colour matrices as the probe names them -> as the colorspace filter does; an unstated matrix is
+# BT.601, as ffmpeg assumes when it converts such frames to RGB.
+_MATRICES = {"bt709": "bt709", "bt470bg": "bt470bg", "smpte170m": "smpte170m", "bt2020nc": "bt2020ncl",
+             None: "bt470bg"}  # fmt: skip
 
 
-def yuv_colours(info) -> tuple[str, str] | None:
-    """The (matrix, range) whose planes can stay as they are for ``info``'s video, or ``None``
-    where its frames must go the RGB way (not 8-bit 4:2:0 BT.709 limited range, or odd sizes,
-    which ffmpeg converts to RGB with interpolated chroma)."""
-    if getattr(info, "pix_fmt", None) != "yuv420p" or info.width % 2 or info.height % 2:
+def plane_filter(info) -> str | None:
+    """The decoder filter that makes ``info``'s frames 8-bit 4:2:0 BT.709 limited-range planes:
+    ``""`` where they already are; a conversion for other planar YUV layouts (depth, chroma
+    subsampling, matrix and range; converted once in the decoder, as the MP4 is written anyway,
+    and cheaper there than converting whole frames to RGB: 6-8 against 14-16 ms of CPU per
+    1768x994 10-bit or 4:4:4 frame); ``None`` where frames must go the RGB way (odd sizes, RGB
+    or grey sources, other matrices)."""
+    fmt = getattr(info, "pix_fmt", None)
+    matrix = getattr(info, "color_space", None)
+    if fmt not in _CONVERTIBLE or matrix not in _MATRICES or info.width % 2 or info.height % 2:
         return None
-    colours = (getattr(info, "color_space", None), getattr(info, "color_range", None))
-    return colours if colours == YUV_COLOURS else None
+    levels = getattr(info, "color_range", None) or ("pc" if fmt.startswith("yuvj") else "tv")
+    if levels not in ("tv", "pc"):
+        return None
+    if (matrix, levels) == YUV_COLOURS:
+        return "" if fmt == "yuv420p" else "format=yuv420p"
+    # Only the matrix and range change: primaries and transfer stay, as in a conversion to RGB.
+    same = ":".join(f"{side}{key}=bt709" for key in ("primaries", "trc") for side in ("i", ""))
+    return (f"colorspace=ispace={_MATRICES[matrix]}:space=bt709:irange={levels}:range=tv:{same}:format=yuv420p,"
+            "setparams=colorspace=bt709:range=tv")
 
 
 @dataclass(frozen=True, eq=False)
 class Yuv420:
     """One upright frame as yuv420p planes in one buffer: ``y`` (H, W), ``u`` and ``v`` (H/2, W/2).
 
-    ``width`` and ``height`` are even. The planes are writable views of ``data``.
+    ``width`` and ``height`` are even. The planes are writable views of ``data``. With a
+    ``table`` (a :class:`ColourTable`), :meth:`take` gives any of its pixels in RGB, as the
+    decoder would have converted them: crops and model inputs come from the planes, and no
+    whole RGB frame is made.
     """
 
     data: np.ndarray
     width: int
     height: int
+    table: "ColourTable | None" = None
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(height, width, 3): the shape of the RGB frame it stands for."""
+        return self.height, self.width, 3
+
+    def take(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The RGB pixels ``rgb[rows][:, cols]`` (uint8 [len(rows), len(cols), 3]), converted
+        through ``table``; only those pixels are converted."""
+        if self.table is None:
+            raise ValueError("a Yuv420 frame without a colour table has no RGB pixels")
+        rows, cols = np.asarray(rows, np.intp), np.asarray(cols, np.intp)
+        luma = np.take(np.take(self.y, rows, axis=0), cols, axis=1)
+        cb, cr = np.take(np.take(self.uv, rows >> 1, axis=1), cols >> 1, axis=2)
+        return np.stack(self.table.planes(luma, cb, cr), axis=-1)
 
     @classmethod
     def blank(cls, width: int, height: int) -> "Yuv420":
@@ -138,7 +183,7 @@ _TABLES: dict[tuple, ColourTable] = {}
 _LOCK = threading.Lock()
 
 
-def colour_table(colours: tuple[str, str], cache: Path | None = None) -> ColourTable:
+def colour_table(colours: tuple[str, str] = YUV_COLOURS, cache: Path | None = None) -> ColourTable:
     """The :class:`ColourTable` of ``colours`` (matrix, range) for the ffmpeg in use: kept for
     the process, stored under ``cache`` when given (about 1 s to capture, 16 MB)."""
     exe = ffmpeg_exe()

@@ -38,9 +38,9 @@ from .. import settings
 from ..errors import MediaError
 from ..media import VideoInfo, VideoWriter, iter_frames, probe_video
 from ..media.url import display_url, is_url
-from ..media.yuv import Yuv420, colour_table, yuv_colours
+from ..media.yuv import Yuv420, colour_table, plane_filter
 from ..models.store import cache_dir
-from ..pose.letterbox import letterbox_samples, letterbox_yuv
+from ..pose.letterbox import letterbox_samples
 from ..render.draw import DrawStyle, draw_poses
 from ..render.draw_yuv import draw_poses_yuv
 from ..render.jsonl import JsonlSink
@@ -100,19 +100,14 @@ def _decode(run: _Run, frame_range: dict, grid) -> None:
     frames = None
     try:
         pixels = None if grid is None else (grid.rows, grid.cols)
-        planes = run.colours is not None
-        whole = grid is None  # whole frames (RGB or planes), which must have the probed size
-        grid = run.box.samples() if planes else grid
-        frames = iter_frames(run.path, pixels=pixels, info=run.info, yuv=planes, **frame_range)
+        frames = iter_frames(run.path, pixels=pixels, info=run.info, yuv=run.colours is not None, table=run.colours,
+                             **frame_range)
         for frame in frames:
-            image = frame.image
-            size = (image.height, image.width) if planes else image.shape[:2]
-            if whole and size != (run.info.height, run.info.width):
-                raise MediaError(f"frame {frame.index} is {size[1]}x{size[0]}, "
+            image = frame.image  # RGB, the pixels of the grid, or planes (Yuv420)
+            if grid is None and image.shape[:2] != (run.info.height, run.info.width):
+                raise MediaError(f"frame {frame.index} is {image.shape[1]}x{image.shape[0]}, "
                                  f"expected {run.info.width}x{run.info.height}")
-            if planes:
-                tensor = letterbox_yuv(image, grid, run.box, run.colours)
-            elif grid is not None:
+            if grid is not None:
                 tensor = letterbox_samples(image, grid, run.box)
             elif run.estimator.accurate is not None:  # an accuracy level letterboxes at its own sizes
                 tensor = None
@@ -253,12 +248,11 @@ def process_video(
 
 def _frame_layout(run: _Run, outputs: Outputs):
     """How frames travel from the decoder: with nothing to draw on or crop from, only the pixels the
-    letterbox resize reads (the grid returned); with an annotated video and nothing to crop from,
-    as YUV planes where the source allows (``run.colours`` set); else whole RGB frames."""
+    letterbox resize reads (the grid returned); else whole frames, as YUV planes where the source
+    allows (``run.colours`` set: drawing, model inputs and crops all come from the planes), or RGB."""
     if outputs.media is None and not run.process.uses_image:
         return run.box.samples()
-    if outputs.media is not None and not run.process.uses_image:
-        run.colours = _colour_table(run.info)
+    run.colours = _colour_table(run.info)
     return None
 
 
@@ -311,11 +305,10 @@ def _finish_data(outs, outputs, sinks, kept, summary, source, model, analysis, t
 
 def _colour_table(info: VideoInfo):
     """The decoder's YUV->RGB table where ``info``'s frames can stay YUV planes, else None."""
-    colours = yuv_colours(info)
-    if colours is None or os.environ.get(settings.FRAME_LAYOUT_ENV, settings.FRAME_LAYOUT) == "rgb":
+    if plane_filter(info) is None or os.environ.get(settings.FRAME_LAYOUT_ENV, settings.FRAME_LAYOUT) == "rgb":
         return None
     try:
-        return colour_table(colours, cache_dir() / "colour")
+        return colour_table(cache=cache_dir() / "colour")
     except (MediaError, OSError):  # the RGB way always works
         return None
 

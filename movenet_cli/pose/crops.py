@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .letterbox import bilinear_taps
+from .letterbox import bilinear_taps, take_pixels
 
 MIN_CROP_KEYPOINT_SCORE = 0.2  # as in the tutorial and pose-detection
 TORSO_EXPANSION = 1.9
@@ -68,8 +68,9 @@ class Crop:
         return x, y
 
 
-def crop_resize(image: np.ndarray, crop: Crop) -> np.ndarray:
-    """Cut ``crop`` out of a uint8 HxWx3 frame and resize it to ``crop.out`` square (uint8).
+def crop_resize(image, crop: Crop) -> np.ndarray:
+    """Cut ``crop`` out of a uint8 HxWx3 frame (or a :class:`~movenet_cli.media.yuv.Yuv420` frame:
+    only the pixels read are converted) and resize it to ``crop.out`` square (uint8).
 
     Sampling is bilinear with half-pixel centres, as :func:`~movenet_cli.pose.letterbox.resize`;
     whatever lies outside the frame is black, as the letterbox padding.
@@ -77,11 +78,13 @@ def crop_resize(image: np.ndarray, crop: Crop) -> np.ndarray:
     height, width = image.shape[:2]
     y0, y1, wy, in_y = bilinear_taps(height, crop.out, crop.y0, crop.size)
     x0, x1, wx, in_x = bilinear_taps(width, crop.out, crop.x0, crop.size)
-    rows_lo, rows_hi = image[y0], image[y1]
-    top = rows_lo[:, x0].astype(np.float32)
-    top += (rows_lo[:, x1] - top) * wx[None, :, None]
-    bottom = rows_hi[:, x0].astype(np.float32)
-    bottom += (rows_hi[:, x1] - bottom) * wx[None, :, None]
+    n = crop.out
+    pixels = take_pixels(image, np.concatenate([y0, y1]), np.concatenate([x0, x1]))
+    rows_lo, rows_hi = pixels[:n], pixels[n:]
+    top = rows_lo[:, :n].astype(np.float32)
+    top += (rows_lo[:, n:] - top) * wx[None, :, None]
+    bottom = rows_hi[:, :n].astype(np.float32)
+    bottom += (rows_hi[:, n:] - bottom) * wx[None, :, None]
     out = top + (bottom - top) * wy[:, None, None]
     out *= (in_y[:, None] & in_x[None, :])[..., None]
     return (out + 0.5).astype(np.uint8)

@@ -133,7 +133,8 @@ class PoseEstimator:
         return self._decode_singlepose(raw, box, least)
 
     def __call__(self, image: np.ndarray) -> list[Pose]:
-        """Estimate the poses in one uint8 HxWx3 RGB frame, at the estimator's accuracy level."""
+        """Estimate the poses in one uint8 HxWx3 RGB frame (or a :class:`~movenet_cli.media.yuv.Yuv420` frame
+        with its colour table), at the estimator's accuracy level."""
         if self.accurate is not None:
             return self.accurate(image)
         tensor, box = self.preprocess(image)

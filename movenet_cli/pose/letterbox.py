@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..media.yuv import Yuv420
+
 
 def multipose_input_shape(height: int, width: int, size: int = 256) -> tuple[int, int]:
     """Model input (h, w) for MultiPose: larger side ``size``, both multiples of 32.
@@ -124,9 +126,9 @@ class Samples:
         """(height, width) of the resized image."""
         return len(self.wy), len(self.wx)
 
-    def take(self, image: np.ndarray) -> np.ndarray:
-        """The pixels of ``image`` the resize reads: uint8 [2h, 2w, 3]."""
-        return np.take(np.take(image, self.rows, axis=0), self.cols, axis=1)
+    def take(self, image) -> np.ndarray:
+        """The pixels of ``image`` the resize reads: uint8 [2h, 2w, 3] (see :func:`take_pixels`)."""
+        return take_pixels(image, self.rows, self.cols)
 
     def blend(self, samples: np.ndarray) -> np.ndarray:
         """The resized uint8 image from :meth:`take`'s pixels: rows first, then columns."""
@@ -141,22 +143,29 @@ class Samples:
         return out.astype(np.uint8)
 
 
-def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Bilinear resize of a uint8 HxWx3 image, as ``tf.image.resize`` does it (half-pixel
-    centres, no antialiasing), which is how MoveNet's reference pipeline feeds the model."""
-    if image.shape[0] == height and image.shape[1] == width:
+def take_pixels(image, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``image[rows][:, cols]`` as uint8 RGB, of a uint8 HxWx3 RGB frame or of a
+    :class:`~movenet_cli.media.yuv.Yuv420` frame with its colour table (only those pixels are
+    converted, bit for bit as the decoder converts them)."""
+    if isinstance(image, Yuv420):
+        return image.take(rows, cols)
+    return np.take(np.take(image, rows, axis=0), cols, axis=1)
+
+
+def resize(image, height: int, width: int) -> np.ndarray:
+    """Bilinear resize of a uint8 HxWx3 image (or a :class:`~movenet_cli.media.yuv.Yuv420` frame),
+    as ``tf.image.resize`` does it (half-pixel centres, no antialiasing), which is how MoveNet's
+    reference pipeline feeds the model."""
+    if image.shape[0] == height and image.shape[1] == width and not isinstance(image, Yuv420):
         return image
     grid = Samples.of(image.shape[0], image.shape[1], height, width)
     return grid.blend(grid.take(image))
 
 
-def letterbox(image: np.ndarray, box: Letterbox) -> np.ndarray:
-    """Place ``image`` (uint8 HxWx3 of the box's source size) in a zero-padded model input."""
-    if image.shape[:2] == (box.new_h, box.new_w):
-        small = image
-    else:
-        small = resize(image, box.new_h, box.new_w)
-    return _pad(small, box)
+def letterbox(image, box: Letterbox) -> np.ndarray:
+    """Place ``image`` (uint8 HxWx3 of the box's source size, or a
+    :class:`~movenet_cli.media.yuv.Yuv420` frame of it) in a zero-padded model input."""
+    return _pad(resize(image, box.new_h, box.new_w), box)
 
 
 def letterbox_samples(samples: np.ndarray, grid: Samples, box: Letterbox) -> np.ndarray:
@@ -170,16 +179,3 @@ def _pad(small: np.ndarray, box: Letterbox) -> np.ndarray:
     out = np.zeros((box.in_h, box.in_w, 3), np.uint8)
     out[box.top : box.top + box.new_h, box.left : box.left + box.new_w] = small
     return out
-
-
-def letterbox_yuv(frame, grid: Samples, box: Letterbox, table) -> np.ndarray:
-    """:func:`letterbox` of a yuv420p frame (``frame.y`` and ``frame.uv``, as
-    :class:`~movenet_cli.media.yuv.Yuv420` holds them), converting only the pixels the resize
-    reads, through ``table`` (a :class:`~movenet_cli.media.yuv.ColourTable`): bit for bit the
-    letterbox of the RGB frame the decoder would have made."""
-    rows, cols = grid.rows, grid.cols
-    half_rows, half_cols = rows >> 1, cols >> 1
-    luma = np.take(np.take(frame.y, rows, axis=0), cols, axis=1)
-    cb, cr = np.take(np.take(frame.uv, half_rows, axis=1), half_cols, axis=2)
-    # Channel by channel: the same arithmetic as blending the RGB samples, without interleaving them.
-    return _pad(np.stack([grid.blend(channel) for channel in table.planes(luma, cb, cr)], axis=-1), box)

@@ -12,14 +12,14 @@ RGB blur up to rounding.
 Example::
 
     from movenet_cli import PoseEstimator
-    from movenet_cli.media import iter_frames, probe_video
-    from movenet_cli.media.yuv import colour_table, yuv_colours
+    from movenet_cli.media import iter_frames
+    from movenet_cli.media.yuv import colour_table
     from movenet_cli.render.draw_yuv import draw_poses_yuv
 
-    table = colour_table(yuv_colours(probe_video("sample_media/demo_clip.mp4")))
     estimator = PoseEstimator("multipose")
-    for frame in iter_frames("sample_media/demo_clip.mp4", end=0.2, yuv=True):   # frames as planes
-        poses = estimator(table.to_rgb(frame.image))
+    frames = iter_frames("sample_media/demo_clip.mp4", end=0.2, yuv=True, table=colour_table())  # as planes
+    for frame in frames:
+        poses = estimator(frame.image)           # the model input is cut from the planes
         draw_poses_yuv(frame.image, poses, threshold=0.3, show_ids=True)          # in place
 """
 
