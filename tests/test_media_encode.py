@@ -108,3 +108,13 @@ def test_writer_abort_and_empty(tmp_path):
         with pytest.raises(ValueError):
             w.write(np.zeros((48, 63, 3), np.uint8))
         w.write(np.zeros((48, 64, 3), np.uint8))
+
+
+def test_encoder_threads_are_passed_to_x264_and_default_to_half_the_cores():
+    from movenet_cli.media.encode import _encoder_command
+    from movenet_cli.util.system import encoder_threads
+
+    cmd = _encoder_command(64, 48, 25, None, "veryfast", 23, "out.mp4", threads=1)
+    assert cmd[cmd.index("libx264") + 1 : cmd.index("libx264") + 3] == ["-threads", "1"]
+    assert "-threads" not in _encoder_command(64, 48, 25, None, "veryfast", 23, "out.mp4")
+    assert [encoder_threads(n) for n in (1, 2, 3, 8)] == [1, 1, 1, 4]

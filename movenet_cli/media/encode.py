@@ -42,7 +42,7 @@ _AUDIO_OVERHANG_S = 0.1
 
 
 def _encoder_command(width: int, height: int, fps: Fraction, sar: Fraction | None, preset: str, crf: int,
-                     out: Path, yuv: bool = False) -> list[str]:
+                     out: Path, yuv: bool = False, threads: int | None = None) -> list[str]:
     """ffmpeg reading RGB frames (``yuv``: BT.709 limited-range yuv420p frames, taken as they are)
     on stdin and writing H.264 yuv420p BT.709 to ``out``."""
     filters = []
@@ -61,7 +61,8 @@ def _encoder_command(width: int, height: int, fps: Fraction, sar: Fraction | Non
         "-f", "rawvideo", "-pix_fmt", "yuv420p" if yuv else "rgb24", "-s", f"{width}x{height}",
         "-framerate", str(fps), "-i", "pipe:0",
         "-an", "-vf", ",".join(filters),
-        "-c:v", "libx264", "-preset", str(preset), "-crf", str(crf), "-pix_fmt", "yuv420p",
+        "-c:v", "libx264", *(["-threads", str(threads)] if threads else []),
+        "-preset", str(preset), "-crf", str(crf), "-pix_fmt", "yuv420p",
         "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
         "-color_range", "tv", "-movflags", "+faststart", "-f", "mp4", os.path.abspath(out),
     ]  # fmt: skip
@@ -91,6 +92,7 @@ class VideoWriter:
 
     With ``pix_fmt="yuv420p"`` it takes :class:`~movenet_cli.media.yuv.Yuv420` frames (BT.709,
     limited range, even sizes) instead, and encodes their planes without any conversion.
+    ``threads``: libx264's threads (default: x264's own choice).
     """
 
     def __init__(
@@ -108,6 +110,7 @@ class VideoWriter:
         preset: str = settings.PRESET,
         crf: int = settings.CRF,
         pix_fmt: str = "rgb24",
+        threads: int | None = None,
     ) -> None:
         width, height = int(width), int(height)
         if width < 1 or height < 1:
@@ -135,7 +138,7 @@ class VideoWriter:
         if not parent.is_dir():
             raise MediaError(f"output directory does not exist: {parent}")
 
-        cmd = _encoder_command(width, height, self.fps, sample_aspect_ratio, preset, crf, self._tmp, self.yuv)
+        cmd = _encoder_command(width, height, self.fps, sample_aspect_ratio, preset, crf, self._tmp, self.yuv, threads)
         self._stderr = tempfile.TemporaryFile()
         try:
             self._proc = start_ffmpeg(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 
 from .. import settings
 from ..errors import MediaError
@@ -51,6 +50,7 @@ from ..temporal import FrameProcessor
 from ..types import FrameResult
 from ..util.preflight import check_input
 from ..util.progress import progress_bar
+from ..util.system import encoder_threads
 from .analysis import publish_analysis, video_quality, wanted
 from .outputs import Outputs, OutputSet, model_info, open_sinks, source_info
 from .stages import DONE, QUEUE_DEPTH, Decoded, Estimated, Stage, get, put
@@ -322,7 +322,7 @@ def _open_writer(outs: OutputSet, outputs: Outputs, info: VideoInfo, path: Path,
                     audio_source=str(path) if info.has_audio and not is_url(path) else None,
                     audio_start=start, audio_end=end,
                     audio_info=info, sample_aspect_ratio=info.sample_aspect_ratio, preset=preset, crf=crf,
-                    pix_fmt="yuv420p" if planes else "rgb24")
+                    pix_fmt="yuv420p" if planes else "rgb24", threads=encoder_threads())
     )
 
 
