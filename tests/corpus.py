@@ -300,6 +300,27 @@ CASES.update({
     "jpeg_no_ext": Case("photo", _jpeg_named, "JPEG with no extension"),
 })
 
+# Colour layouts other than 8-bit 4:2:0 BT.709 limited range: frames are converted once, in the
+# decoder, to the planes the MP4 is written from (or go the RGB way where planes cannot hold them).
+_TO_BT601 = "colorspace=all=bt601-6-525:iall=bt709:format=yuv420p"
+CASES.update({
+    "yuv444": Case("yuv444.mp4", lambda p: _clip(p, 12, *_x264("-pix_fmt", "yuv444p")), "4:4:4 H.264 (High 4:4:4)"),
+    "mjpeg": Case("webcam.avi", lambda p: _clip(p, 12, "-c:v", "mjpeg", "-q:v", "3", "-pix_fmt", "yuvj422p",
+                                                 vf=_TO_BT601),
+                  "Motion JPEG, 4:2:2 full range BT.601, as webcams record"),
+    "untagged": Case("untagged.mp4", lambda p: _clip(p, 12, *_x264("-pix_fmt", "yuv420p"),
+                                                     vf=_TO_BT601 + ",setparams=colorspace=unknown:range=unknown"),
+                     "BT.601 colours with no colour tags (ffmpeg takes them as BT.601)"),
+    "bt2020_10bit": Case("hdr.mkv", lambda p: _clip(p, 12, *_x264("-pix_fmt", "yuv420p10le", "-profile:v", "high10"),
+                                                    vf="colorspace=space=bt2020ncl:trc=bt709:primaries=bt709:iall=bt709"
+                                                       ":format=yuv420p10"),
+                         "10-bit BT.2020 matrix (as phone HDR video stores colour)"),
+    "odd_444": Case("odd444.mp4", lambda p: _clip(p, 12, *_x264("-pix_fmt", "yuv444p"), vf="crop=959:539:0:0"),
+                    "959x539 4:4:4: odd sizes, which 4:2:0 planes cannot hold"),
+    "rgb_h264": Case("rgb.mkv", lambda p: _clip(p, 12, "-c:v", "libx264rgb", "-preset", "veryfast", "-crf", "18"),
+                     "H.264 coded in RGB (libx264rgb)"),
+})
+
 
 def build(name: str, folder: str | Path) -> Path:
     """Make corpus case ``name`` in ``folder`` (created if needed); return its path."""

@@ -410,6 +410,34 @@ def test_ten_bit_video(corpus, tmp_path, reference):
     assert matched_error(doc["frames"], reference["clip"]) < 3.0
 
 
+COLOUR_PSNR_DB = 0.0
+
+
+@pytest.mark.parametrize("case, planes", [("yuv444", True), ("mjpeg", True), ("untagged", True),
+                                          ("bt2020_10bit", True), ("odd_444", False), ("rgb_h264", False)])
+def test_colour_layouts(corpus, tmp_path, reference, case, planes):
+    """Every colour layout gives the keypoints of the original pictures and a BT.709 yuv420p MP4;
+    planar YUV with even sizes is converted to planes in the decoder, the rest goes the RGB way."""
+    from movenet_cli.media.yuv import plane_filter
+
+    path = corpus(case)
+    assert (plane_filter(media.probe_video(path)) is not None) == planes
+    out = tmp_path / "out.mp4"
+    doc = _run_video(path, out)
+    assert len(doc["frames"]) == 12 and all(f["people"] for f in doc["frames"])
+    assert matched_error(doc["frames"], reference["clip"]) < 3.0
+    info = media.probe_video(out)
+    assert (info.pix_fmt, info.color_space, info.color_range) == ("yuv420p", "bt709", "tv")
+    # The colours survive: away from the drawing, the first frame is the source's (as ffmpeg shows it).
+    shown = next(iter(media.iter_frames(out))).image.astype(float)
+    source = next(iter(media.iter_frames(path))).image.astype(float)
+    shown = shown[: source.shape[0], : source.shape[1]]
+    undrawn = np.abs(shown - source).max(axis=2) < 40
+    psnr = 10 * np.log10(255**2 / ((shown - source)[undrawn] ** 2).mean())
+    print(f"{case}: {psnr:.1f} dB")
+    assert psnr >= COLOUR_PSNR_DB
+
+
 @pytest.mark.parametrize("degrees", [90, 270])
 def test_rotated_video(corpus, tmp_path, reference, degrees):
     doc = _run_video(corpus(f"rotate{degrees}"), tmp_path / "rot.mp4")

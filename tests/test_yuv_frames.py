@@ -45,6 +45,26 @@ def test_planes_give_the_decoders_rgb_and_model_input_bit_for_bit(clip):
             np.testing.assert_array_equal(crop_resize(b.image, crop), crop_resize(a.image, crop))
 
 
+def test_the_stored_colour_table_is_the_captured_one(tmp_path, monkeypatch):
+    from movenet_cli.media import yuv
+
+    monkeypatch.setattr(yuv, "_TABLES", {})
+    (tmp_path / "yuv2rgb-ffmpeg-1-bt709-tv.bin").write_bytes(b"an earlier, 16 MB layout")
+    captured = colour_table(cache=tmp_path)
+    stored = list(tmp_path.glob("yuv2rgb3-*.bin"))
+    assert [p.name for p in tmp_path.iterdir()] == [stored[0].name]  # the earlier layout is gone
+    assert stored[0].stat().st_size < 400_000
+    monkeypatch.setattr(yuv, "_TABLES", {})
+    monkeypatch.setattr(yuv, "_capture", lambda colours: pytest.fail("captured again"))
+    loaded = colour_table(cache=tmp_path)
+    for name in ("r", "b", "g_index", "g_columns"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(captured, name))
+    stored[0].write_bytes(stored[0].read_bytes()[:-256])  # a truncated file is captured again
+    monkeypatch.setattr(yuv, "_TABLES", {})
+    with pytest.raises(pytest.fail.Exception):
+        colour_table(cache=tmp_path)
+
+
 def test_planar_yuv_sources_become_planes_in_the_decoder():
     from movenet_cli.media.probe import VideoInfo
 

@@ -438,7 +438,7 @@ class FrameStream:
         if self.decoded == 0:
             self._await_header()
         nbytes = frame_bytes(self._width, self._height) if self.yuv else self._width * self._height * 3
-        buf = bytearray(nbytes)
+        buf = np.empty(nbytes, np.uint8)  # filled by the pipe: no need to zero it first
         view = memoryview(buf)
         got = 0
         stdout = self._proc.stdout
@@ -457,9 +457,8 @@ class FrameStream:
             return None
         self.decoded += 1
         if self.yuv:
-            planes = Yuv420(np.frombuffer(buf, dtype=np.uint8), self._width, self._height, self.table)
-            return Frame(image=planes, index=index, time=seconds)
-        image = np.frombuffer(buf, dtype=np.uint8).reshape(self._height, self._width, 3)
+            return Frame(image=Yuv420(buf, self._width, self._height, self.table), index=index, time=seconds)
+        image = buf.reshape(self._height, self._width, 3)
         return Frame(image=image, index=index, time=seconds)
 
     def _await_header(self) -> None:

@@ -13,8 +13,10 @@ Only the pixels the model reads are converted to RGB, through a :class:`ColourTa
 decoder's own YUV->RGB conversion, captured once from the ffmpeg in use by converting a
 frame that holds every (Y, U, V) value, so the model sees bit for bit the RGB it sees when
 ffmpeg converts the whole frame. Its red depends on (Y, V), its blue on (Y, U), its green on
-all three: 16 MB, laid out with Y varying fastest, since neighbouring pixels share their
-chroma and differ in luma: the lookups of a frame then stay in a few cache lines each.
+all three; but only a few hundred of the 65536 (U, V) pairs give distinct greens over Y, so
+green is a column number per (U, V) and those columns: about 0.3 MB in all, which stays in the
+CPU's cache between frames (a whole 256x256x256 table, 16 MB, does not). Y varies fastest
+everywhere, since neighbouring pixels share their chroma and differ in luma.
 
 Example::
 
@@ -106,12 +108,16 @@ class Yuv420:
     def take(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """The RGB pixels ``rgb[rows][:, cols]`` (uint8 [len(rows), len(cols), 3]), converted
         through ``table``; only those pixels are converted."""
+        return np.stack(self.take_planes(rows, cols), axis=-1)
+
+    def take_planes(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`take` as three uint8 planes, R, G and B."""
         if self.table is None:
             raise ValueError("a Yuv420 frame without a colour table has no RGB pixels")
         rows, cols = np.asarray(rows, np.intp), np.asarray(cols, np.intp)
         luma = np.take(np.take(self.y, rows, axis=0), cols, axis=1)
         cb, cr = np.take(np.take(self.uv, rows >> 1, axis=1), cols >> 1, axis=2)
-        return np.stack(self.table.planes(luma, cb, cr), axis=-1)
+        return self.table.planes(luma, cb, cr)
 
     @classmethod
     def blank(cls, width: int, height: int) -> "Yuv420":
@@ -149,12 +155,13 @@ def frame_bytes(width: int, height: int) -> int:
 
 @dataclass(frozen=True, eq=False)
 class ColourTable:
-    """ffmpeg's YUV->RGB conversion for one matrix and range: ``r[V*256+Y]``, ``b[U*256+Y]``,
-    ``g[(U*256+V)*256+Y]``."""
+    """ffmpeg's YUV->RGB conversion for one matrix and range: ``r[V*256+Y]``, ``b[U*256+Y]``, and
+    green ``g_columns[g_index[U*256+V]*256+Y]``."""
 
     r: np.ndarray
-    g: np.ndarray
     b: np.ndarray
+    g_index: np.ndarray  # uint16, one column number per (U, V)
+    g_columns: np.ndarray  # uint8, 256 greens (over Y) per column
 
     def planes(self, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """uint8 R, G and B of same-shaped Y, U and V samples (chroma already at luma positions)."""
@@ -162,12 +169,14 @@ class ColourTable:
         vy = v.astype(np.uint32)
         vy <<= 8
         vy |= y
-        uvy = u.astype(np.uint32)
-        uvy <<= 8
-        blue = self.b.take(uvy | y)
-        uvy <<= 8
-        uvy |= vy
-        return self.r.take(vy), self.g.take(uvy), blue
+        uy = u.astype(np.uint32)
+        uy <<= 8
+        uv = uy | v
+        uy |= y
+        column = self.g_index.take(uv).astype(np.uint32)
+        column <<= 8
+        column |= y
+        return self.r.take(vy), self.g_columns.take(column), self.b.take(uy)
 
     def rgb(self, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """:meth:`planes` as one uint8 RGB array."""
@@ -185,31 +194,35 @@ _LOCK = threading.Lock()
 
 def colour_table(colours: tuple[str, str] = YUV_COLOURS, cache: Path | None = None) -> ColourTable:
     """The :class:`ColourTable` of ``colours`` (matrix, range) for the ffmpeg in use: kept for
-    the process, stored under ``cache`` when given (about 1 s to capture, 16 MB)."""
+    the process, stored under ``cache`` when given (about 1 s to capture; 0.3 MB)."""
     exe = ffmpeg_exe()
     key = (exe, os.path.getsize(exe), *colours)
     with _LOCK:
         if key not in _TABLES:
-            name = f"yuv2rgb2-{os.path.basename(exe)}-{key[1]}-{'-'.join(colours)}.bin"
+            name = f"yuv2rgb3-{os.path.basename(exe)}-{key[1]}-{'-'.join(colours)}.bin"
             _TABLES[key] = _stored(cache / name, colours) if cache is not None else _capture(colours)
         return _TABLES[key]
 
 
 def _stored(file: Path, colours: tuple[str, str]) -> ColourTable:
-    size = 2 * 65536 + 256**3
-    try:
+    try:  # r, b, g_index (little-endian uint16), g_columns
         flat = np.fromfile(file, np.uint8)
-        if flat.size == size:
-            return ColourTable(flat[:65536], flat[131072:], flat[65536:131072])
+        head, columns = flat[: 4 * 65536], flat[4 * 65536 :]
+        if len(head) == 4 * 65536 and columns.size and columns.size % 256 == 0:
+            index = head[2 * 65536 :].view("<u2").astype(np.uint16)
+            if int(index.max()) < columns.size // 256:
+                return ColourTable(head[:65536], head[65536 : 2 * 65536], index, columns)
     except OSError:
         pass
     table = _capture(colours)
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=file.parent, prefix=".partial-", delete=False) as fh:
-            for part in (table.r, table.b, table.g):
+            for part in (table.r, table.b, table.g_index.astype("<u2"), table.g_columns):
                 fh.write(part.tobytes())
         os.replace(fh.name, file)
+        for stale in (*file.parent.glob("yuv2rgb-*.bin"), *file.parent.glob("yuv2rgb2-*.bin")):
+            stale.unlink()  # earlier layouts of the table (16 MB each)
     except OSError:  # a read-only cache: capture again next time
         pass
     return table
@@ -244,14 +257,14 @@ def _capture(colours: tuple[str, str]) -> ColourTable:
     # number (U*256 + V)*64 + k holds Y = 4k + 2dy + dx: regroup to [U, V, Y].
     rgb = np.frombuffer(proc.stdout, np.uint8).reshape(-1, 2, _CAPTURE_W // 2, 2, 3)
     uvy = rgb.transpose(0, 2, 1, 3, 4).reshape(256, 256, 256, 3)
-    g = np.ascontiguousarray(uvy[..., 1]).ravel()
+    columns, index = np.unique(uvy[..., 1].reshape(65536, 256), axis=0, return_inverse=True)
     red, blue = uvy[..., 0], uvy[..., 2]
     # Red must not depend on U nor blue on V, or two-dimensional tables could not hold them.
     if not ((red == red[:1]).all() and (blue == blue[:, :1]).all()):
         raise MediaError("ffmpeg's YUV->RGB conversion is not separable; decoding whole frames to RGB")
     r = np.ascontiguousarray(red[0]).ravel()  # [V, Y]
     b = np.ascontiguousarray(blue[:, 0]).ravel()  # [U, Y]
-    return ColourTable(r, g, b)
+    return ColourTable(r, b, index.astype(np.uint16).ravel(), np.ascontiguousarray(columns).ravel())
 
 
 def rgb_to_yuv(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

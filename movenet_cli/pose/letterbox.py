@@ -159,6 +159,8 @@ def resize(image, height: int, width: int) -> np.ndarray:
     if image.shape[0] == height and image.shape[1] == width and not isinstance(image, Yuv420):
         return image
     grid = Samples.of(image.shape[0], image.shape[1], height, width)
+    if isinstance(image, Yuv420):  # channel by channel: the same arithmetic, without interleaving the samples
+        return np.stack([grid.blend(plane) for plane in image.take_planes(grid.rows, grid.cols)], axis=-1)
     return grid.blend(grid.take(image))
 
 
