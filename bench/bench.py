@@ -695,7 +695,9 @@ def build_report(r: dict[str, Timing], extra: dict, env: dict, mach: dict, clip_
     cores = mach["cores"]
     naive = r["naive"]
     infer_enc = r.get("infer_enc", r["infer"])
-    video_stages = [r["decode"], infer_enc, r["draw"], r["encode"]]
+    # `movenet video` keeps frames as planes where the clip allows: its stages are the YUV way's.
+    video_stages = [r.get("way_decode_yuv", r["decode"]), infer_enc, r.get("way_draw_yuv", r["draw"]),
+                    r.get("way_encode_yuv", r["encode"])]  # fmt: skip
     data_stages = [r["decode_pixels"], r["infer"], r["draw"]]
     video_bounds, data_bounds = bounds(video_stages, cores), bounds(data_stages, cores)
 
@@ -787,15 +789,16 @@ def build_report(r: dict[str, Timing], extra: dict, env: dict, mach: dict, clip_
         lines.append(f"| {label} | {fmt.format(value)} | {'yes' if ok else '**no**'} |")
     if "video_rgb" in r:
         lines += ["", *_ways_section(r, extra, cores)]
-    lines += ["", "## What limits each ratio", "", *_analysis(r, extra, cores, video_bounds, data_bounds)]
+    lines += ["", "## What limits each ratio", "", *_analysis(r, extra, cores, video_stages, video_bounds, data_bounds)]
     summary = {k: round(t.fps, 1) for k, t in r.items()} | {"rss_mb": [round(extra["rss_short"]), round(extra["rss_long"])]}
     lines += ["", f"Raw fps: `{json.dumps(summary)}`", ""]
     return "\n".join(lines)
 
 
-def _analysis(r: dict[str, Timing], extra: dict, cores: int, video_bounds, data_bounds) -> list[str]:
+def _analysis(r: dict[str, Timing], extra: dict, cores: int, video_stages, video_bounds, data_bounds) -> list[str]:
     """The arithmetic behind each target, from this run's numbers."""
     naive, video, data, infer = r["naive"], r["video"], r["no_video"], r["infer"]
+    encode, decode_whole = video_stages[3], video_stages[0]
     naive_cores = naive.fps * naive.cpu_ms / 1000
     out = [
         f"- **vs the naive loop.** The naive loop is not single-threaded: ffmpeg decodes and encodes in processes "
@@ -803,13 +806,13 @@ def _analysis(r: dict[str, Timing], extra: dict, cores: int, video_bounds, data_
         f"busy at {naive.cpu_ms:.0f} ms CPU per frame. `movenet video` needs {video.cpu_ms:.0f} ms per frame "
         f"({naive.cpu_ms / video.cpu_ms:.1f}x less work), so even at its CPU bound it can only reach "
         f"{video_bounds[1] / naive.fps:.1f}x the naive fps. Encoding is the largest share "
-        f"({r['encode'].cpu_ms:.0f} ms for libx264 `{extra['preset']}` with the RGB to YUV conversion)"
+        f"({encode.cpu_ms:.0f} ms for libx264 `{extra['preset']}`)"
         + (f"; `--preset ultrafast` ran at {r['opt_preset_ultrafast'].fps / video.fps:.2f}x the fps for "
            f"{extra['mp4_bytes']['ultrafast'] / extra['mp4_bytes'][extra['preset']]:.1f}x the file size"
            if "opt_preset_ultrafast" in r else "")
         + ". Beyond that, only a hardware encoder/decoder or more cores close the gap.",
         f"- **vs the CPU bound.** `movenet video` ran at {video.fps / video_bounds[1]:.0%} of what its summed CPU "
-        f"work allows; it spent {video.cpu_ms:.0f} ms CPU per frame against {sum(t.cpu_ms for t in (r['decode'], r.get('infer_enc', infer), r['draw'], r['encode'])):.0f} "
+        f"work allows; it spent {video.cpu_ms:.0f} ms CPU per frame against {sum(t.cpu_ms for t in video_stages):.0f} "
         f"ms for the stages alone (threads and processes sharing {cores} cores cost some of it). Other work on the "
         "machine lowers this ratio directly.",
         f"- **`--no-video` vs inference alone.** Decoding takes {r['decode_pixels'].cpu_ms:.1f} ms CPU per frame "
@@ -823,7 +826,8 @@ def _analysis(r: dict[str, Timing], extra: dict, cores: int, video_bounds, data_
     light = r["lightning"]
     out.append(
         f"- **Lightning `--no-video`.** SinglePose follows the person with a crop, so each frame's input depends on "
-        f"the last result: frames run one at a time and are decoded in full ({r['decode'].cpu_ms:.1f} ms/frame). "
+        f"the last result: frames run one at a time and are decoded in full, as planes where the clip allows "
+        f"({decode_whole.cpu_ms:.1f} ms/frame with the model input). "
         f"{light.cpu_ms:.1f} ms CPU per frame on the bench clip caps it at {cores * 1000 / light.cpu_ms:.0f} fps "
         f"on {cores} cores."
         + (f" On {SAMPLE_CLIP.name} ({r['lightning_sample'].cpu_ms:.1f} ms per frame, "
@@ -886,18 +890,31 @@ def _ways_section(r: Results, extra: dict, cores: int) -> list[str]:
     lines += [f"| {label} | {fmt.format(value)} | {'yes' if ok else '**no**'} |" for label, value, ok, fmt in checks]
     naive_cores = naive[0] * naive[1] / 1000
     stages = [med("way_decode_yuv")[1], infer[1], med("way_draw_yuv")[1], med("way_encode_yuv")[1]]
+    frames = r["video"].frames
+    startup = max(0.0, yuv_wall - frames / yuv[0])  # the whole run less its frames: start-up and the mux
+    naive_startup = max(0.0, naive_wall - frames / naive[0])
+    wanted_wall = naive_wall / 3.2
+    wanted_cpu = cores * 1000 * max(0.0, wanted_wall - startup) / frames
+    rest = yuv[1] - infer[1] - med("way_encode_yuv")[1]
     lines += [
         "",
         f"CPU per frame: the YUV way's stages alone add up to {sum(stages):.1f} ms "
-        f"({' + '.join(f'{v:.1f}' for v in stages)} for decode with the model input, model, draw, encode), before "
-        f"JSON/CSV, tracking and the threads' hand-offs; `movenet video` spent {yuv[1]:.1f}. Below that takes a "
-        "cheaper encode or model, the two largest shares.",
+        f"({' + '.join(f'{v:.1f}' for v in stages)} for decode with the model input, model, draw, encode); "
+        f"`movenet video` spent {yuv[1]:.1f} with JSON/CSV, tracking, smoothing and the threads' hand-offs. The model "
+        f"({infer[1]:.1f} ms: one single-threaded float32 XNNPACK interpreter, the least CPU a frame it takes here; "
+        "about 2 ms of it is the graph's own post-processing) and x264 "
+        f"({med('way_encode_yuv')[1]:.1f} ms at `{extra['preset']}`, one thread) leave {rest:.1f} ms for everything "
+        "else, of which decoding the VP9 clip is the largest part. 47 ms needs a cheaper model or encode: "
+        "`--preset superfast`/`ultrafast` (see Options), a hardware encoder, or the post-processing outside the "
+        "graph.",
         "",
-        f"The wall-time ratio is bounded by work: the naive loop spends {naive[1]:.0f} ms CPU per frame but keeps "
-        f"{naive_cores:.1f} of {cores} cores busy (ffmpeg and TensorFlow run threads of their own), so a pipeline "
-        f"that needs {yuv[1]:.0f} ms per frame can be at most {naive[1] / yuv[1]:.2f}x faster on {cores} cores "
-        "(plus start-up, which the whole-process wall time includes); 3.2x needs about a third of the naive loop's CPU work "
-        "per frame, i.e. a cheaper encode (a faster preset, hardware) or more cores.",
+        f"Wall time: the naive program took {naive_wall:.1f} s, {naive_startup:.1f} s of it TensorFlow's import and "
+        f"model loading, and {frames / naive[0]:.1f} s for its frames at {naive[1]:.0f} ms CPU a frame with "
+        f"{naive_cores:.1f} of {cores} cores busy (ffmpeg and TensorFlow run threads of their own). `movenet video` "
+        f"took {yuv_wall:.1f} s, {startup:.1f} s of it start-up and muxing. 3.2x means {wanted_wall:.1f} s, which "
+        f"leaves its frames {cores} cores x {max(0.0, wanted_wall - startup):.1f} s = {wanted_cpu:.0f} ms CPU a frame "
+        f"even with both cores busy all the time; it needs {yuv[1]:.0f}. The same cheaper model or encode would "
+        "close it, or more cores.",
     ]
     return lines
 

@@ -1,9 +1,9 @@
 """Drawing skeletons straight onto yuv420p planes, the picture :func:`~movenet_cli.render.draw.draw_poses`
 draws on RGB frames.
 
-Each person is drawn twice on small canvases the size of its drawing: in colour on black,
-and as a mask of the pixels it covers (Pillow draws without antialiasing, so the mask is
-exact; label text is antialiased on its black background, which the mask covers whole).
+Each person is drawn once on a transparent RGBA canvas the size of its drawing; its alpha
+channel is the mask of the pixels the drawing covers (Pillow draws shapes without
+antialiasing, so the mask is exact; label text is antialiased on its opaque black background).
 The covered pixels get the drawing's luma; each 2x2 chroma sample gets the mean of its four
 pixels, drawn or not, as the encoder averages them from RGB. Face blurring blurs the three
 planes of the face square (chroma at half the radius): blurring is linear, so this is the
@@ -68,13 +68,13 @@ def _even(x0: int, y0: int, x1: int, y1: int, frame: Yuv420) -> tuple[int, int, 
 def _composite(frame: Yuv420, pose: Pose, plan: Plan, pens) -> None:
     x0, y0, x1, y1 = _even(plan.x0, plan.y0, plan.x1, plan.y1, frame)
     size = (x1 - x0, y1 - y0)
-    canvas, mask = Image.new("RGB", size), Image.new("L", size)
+    canvas = Image.new("RGBA", size)  # drawn once: the alpha channel is the mask of what it covers
     paint(ImageDraw.Draw(canvas), plan, pose.keypoints, pens, x0, y0)
-    paint(ImageDraw.Draw(mask), plan, pose.keypoints, pens, x0, y0, mono=255)
-    rows, cols = np.nonzero(np.asarray(mask) > 127)
+    pixels = np.asarray(canvas)
+    rows, cols = np.nonzero(pixels[..., 3] > 127)
     if not len(rows):
         return
-    luma, cb, cr = rgb_to_yuv(np.asarray(canvas)[rows, cols])
+    luma, cb, cr = rgb_to_yuv(pixels[rows, cols, :3])
     frame.y[y0 + rows, x0 + cols] = (luma + 0.5).astype(np.uint8)
     # Chroma of each touched 2x2 block: its own for the pixels not drawn, the drawing's for the rest.
     width = size[0] // 2
