@@ -2,8 +2,9 @@
 draw/encode + JSON/CSV (+ plot).
 
 Three overlapped stages joined by bounded queues (:mod:`movenet_cli.pipeline.stages`): a decoder
-thread reads and letterboxes frames (without an annotated video, ffmpeg hands over only the
-pixels the resize reads); the calling thread runs the model, in batches where frames are
+thread reads and letterboxes frames (without an annotated video or crops, ffmpeg hands over only
+the pixels the resize reads; else whole frames, as YUV planes where the source allows, see
+:mod:`movenet_cli.media.yuv`); the calling thread runs the model, in batches where frames are
 independent, and the per-video :class:`~movenet_cli.temporal.FrameProcessor`; a writer thread
 draws, encodes and feeds the sinks. Every output is written under a temporary name and renamed
 into place only when the run completes.
