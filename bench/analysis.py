@@ -41,7 +41,7 @@ def main() -> None:
         for spec in ("butterworth", "butterworth:3", "savgol", "savgol:15:2"):
             rows.append((f"--filter {spec}", filter_frames(raw.frames, parse_filter(spec))[0]))
         print(f"{args.clip}: {len(raw.frames)} frames; lag of person {walker} (mid-hip, {speed:.1f} px/frame)")
-        print(f"| filter | jitter | lag (frames) |\n| --- | --- | --- |")
+        print("| filter | jitter | lag (frames) |\n| --- | --- | --- |")
         for name, frames in rows:
             lag = person_lag(raw.frames, frames, person_id=walker)[0]
             print(f"| {name} | {keypoint_jitter(frames):.4f} | {lag:.2f} |")

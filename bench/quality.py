@@ -164,7 +164,6 @@ def bench_smoothing(args, clip) -> None:
 
 
 def bench_follow_and_refine(args, clip) -> None:
-    info = media.probe_video(clip)
     heading(f"SinglePose crop following and MultiPose refinement on {clip}")
     print("mean keypoint score, confident keypoints per person, raw jitter, frames with a person, fps")
 

@@ -3,7 +3,6 @@ byte-identical reruns, offline mode, and the commands of the CI recipe in exampl
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
