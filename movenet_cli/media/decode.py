@@ -413,8 +413,9 @@ class FrameStream:
         modern = ffmpeg_version() >= (5, 0)
         filters = [f"select=not(mod(n\\,{self.every}))"] if self.every > 1 else []
         filters.append("showinfo=checksum=0" if modern else "showinfo")
-        if self.yuv and plane_filter(info):
-            filters.append(plane_filter(info))  # converted once, here, to the planes' layout
+        conversion = plane_filter(info) if self.yuv else None
+        if conversion:
+            filters.append(conversion)  # converted once, here, to the planes' layout
         if self.maps is None:
             if self.size is not None:
                 filters.append(f"scale={self.size[0]}:{self.size[1]}")

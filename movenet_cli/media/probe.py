@@ -425,9 +425,10 @@ _COLOR_RANGES = {1: "tv", 2: "pc"}
 def _colours(stream: Any) -> dict[str, Any]:
     """The stored pixel format, colour matrix and range (``None`` where unknown or unspecified)."""
     context = stream.codec_context
+    matrix = getattr(context, "colorspace", None)
     return {
         "pix_fmt": getattr(context, "pix_fmt", None),
-        "color_space": _COLOR_SPACES.get(int(getattr(context, "colorspace", 2) or 0)),
+        "color_space": None if matrix is None else _COLOR_SPACES.get(int(matrix)),
         "color_range": _COLOR_RANGES.get(int(getattr(context, "color_range", 0) or 0)),
     }
 

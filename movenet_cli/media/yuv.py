@@ -81,8 +81,7 @@ def plane_filter(info) -> str | None:
         return "" if fmt == "yuv420p" else "format=yuv420p"
     # Only the matrix and range change: primaries and transfer stay, as in a conversion to RGB.
     same = ":".join(f"{side}{key}=bt709" for key in ("primaries", "trc") for side in ("i", ""))
-    return (f"colorspace=ispace={_MATRICES[matrix]}:space=bt709:irange={levels}:range=tv:{same}:format=yuv420p,"
-            "setparams=colorspace=bt709:range=tv")
+    return f"colorspace=ispace={_MATRICES[matrix]}:space=bt709:irange={levels}:range=tv:{same}:format=yuv420p"
 
 
 @dataclass(frozen=True, eq=False)

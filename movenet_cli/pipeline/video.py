@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-
 from .. import settings
 from ..errors import MediaError
 from ..media import VideoInfo, VideoWriter, iter_frames, probe_video

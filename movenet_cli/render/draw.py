@@ -196,23 +196,19 @@ def plan_pose(pose: Pose, threshold: float, pens: _Pens, height: int, width: int
     return Plan(edges, points, box, labels, x0, y0, x1, y1)
 
 
-def paint(pen, plan: Plan, kp: np.ndarray, pens: _Pens, x0: int, y0: int, mono=None) -> None:
-    """Draw ``plan`` with ``pen`` on a canvas whose top left is frame pixel ``(x0, y0)``; with
-    ``mono``, every shape in that one colour (a mask of what the drawing covers)."""
+def paint(pen, plan: Plan, kp: np.ndarray, pens: _Pens, x0: int, y0: int) -> None:
+    """Draw ``plan`` with ``pen`` on a canvas whose top left is frame pixel ``(x0, y0)``."""
     lw, radius, box = pens.lw, pens.radius, plan.box
     for a, b, side in plan.edges:
-        pen.line([(kp[a, 0] - x0, kp[a, 1] - y0), (kp[b, 0] - x0, kp[b, 1] - y0)], fill=mono or EDGE_COLORS[side],
-                 width=lw)  # fmt: skip
+        pen.line([(kp[a, 0] - x0, kp[a, 1] - y0), (kp[b, 0] - x0, kp[b, 1] - y0)], fill=EDGE_COLORS[side], width=lw)
     for x, y in plan.points:
         x, y = x - x0, y - y0
-        pen.ellipse([x - radius, y - radius, x + radius, y + radius], fill=mono or POINT_COLOR)
+        pen.ellipse([x - radius, y - radius, x + radius, y + radius], fill=POINT_COLOR)
     if box is not None:
-        pen.rectangle([box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0], outline=mono or BOX_COLOR,
-                      width=max(1, lw // 2))  # fmt: skip
+        pen.rectangle([box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0], outline=BOX_COLOR, width=max(1, lw // 2))
     for (lx0, ly0, lx1, ly1), (tx, ty), text, font in plan.labels:
-        pen.rectangle([lx0 - x0, ly0 - y0, lx1 - x0, ly1 - y0], fill=mono or (0, 0, 0))
-        if mono is None:  # the text lies on its background
-            pen.text((tx - x0, ty - y0), text, fill=BOX_COLOR, font=font)
+        pen.rectangle([lx0 - x0, ly0 - y0, lx1 - x0, ly1 - y0], fill=(0, 0, 0))
+        pen.text((tx - x0, ty - y0), text, fill=BOX_COLOR, font=font)  # the text lies on its background
 
 
 def _angle_labels(pose: Pose, threshold: float, pens: _Pens) -> list:
