@@ -91,8 +91,8 @@ class Head:
         return bool(self.members()) and _answers(self.port)
 
     def stop(self) -> None:
-        """SIGTERM to the head's processes, SIGKILL to those left after 5 s."""
-        for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 10.0)):
+        """SIGTERM to the head's processes, SIGKILL to those left after 2 s (some wait for ever)."""
+        for sig, grace in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 10.0)):
             _signal(self.members(), sig)
             deadline = time.monotonic() + grace
             while self.members() and time.monotonic() < deadline:
@@ -171,6 +171,32 @@ def test_a_missing_token_is_one_line_in_seconds(cluster, tmp_path):
 
 # -- a cluster lost mid-run ----------------------------------------------------------------------
 
+
+def test_the_watch_gives_a_gcs_that_does_not_answer_its_grace(monkeypatch):
+    from movenet_cli.run.engines import ray_watch
+
+    monkeypatch.setattr(ray_watch, "LOST_AFTER_S", 0.6)
+    gone = ray_watch.ClusterWatch(ports=[("its GCS at here", "127.0.0.1", _free_port())])
+    assert gone.check() == "its GCS at here does not answer: Connection refused"
+    assert gone.lost() is None  # a GCS that restarts is given time
+    started = time.monotonic()
+    assert gone.confirm() == "its GCS at here does not answer: Connection refused"
+    assert 0.5 <= time.monotonic() - started < 5
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        there = ray_watch.ClusterWatch(ports=[("its GCS", "127.0.0.1", server.getsockname()[1])])
+        assert there.check() is None and there.lost() is None and there.confirm() is None
+
+
+def test_the_watch_tells_an_ended_process_at_once():
+    from movenet_cli.run.engines.ray_watch import ClusterWatch
+
+    ended = subprocess.Popen([sys.executable, "-c", ""])
+    ended.wait()
+    assert ClusterWatch(processes={"raylet": ended}).lost() == "its raylet process ended"
+
+
 TINY_IMAGES = 150
 
 
@@ -199,8 +225,26 @@ def _ray_processes_of(pid: int) -> list[int]:
     return descendants(pid)
 
 
-def test_a_lost_cluster_ends_the_run_in_seconds_and_it_resumes(heads, tiny_folder, tmp_path):
-    """Ray's processes stopped from outside (SIGTERM, as `ray stop` does) after the first files."""
+def _raylet_of(pid: int) -> list[int]:
+    table = processes()
+    return [child for child in descendants(pid, table) if table[child][1] == "raylet"]
+
+
+# How Ray goes away: `ray stop --force` (SIGKILL to every Ray process: nothing tells the driver,
+# only the watch notices), `ray stop` (SIGTERM: the tasks fail as their raylet died), and the
+# raylet alone killed, as by the OOM killer (Ray's driver then prints the raylet's last log lines).
+STOPS = {
+    "ray-stop-force": (_ray_processes_of, signal.SIGKILL),
+    "ray-stop": (_ray_processes_of, signal.SIGTERM),
+    "raylet-killed": (_raylet_of, signal.SIGKILL),
+}
+
+
+@pytest.mark.parametrize("stop", ["ray-stop-force", "raylet-killed"])
+def test_a_lost_cluster_ends_the_run_in_seconds_and_it_resumes(heads, tiny_folder, tmp_path, stop):
+    """Ray's processes stopped from outside after the first files: one line in seconds, the
+    manifest says how far the run got, and --skip-existing does the rest."""
+    victims_of, sig = STOPS[stop]
     out = tmp_path / "out"
     proc = start_movenet("dir", tiny_folder, "-o", out, "--engine", "ray", "--no-video", "-m", "lightning", "-q",
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -210,8 +254,7 @@ def test_a_lost_cluster_ends_the_run_in_seconds_and_it_resumes(heads, tiny_folde
         while time.monotonic() < deadline and proc.poll() is None:
             manifest = _manifest(out)
             if manifest and manifest["counts"]["done"] >= 3:
-                victims = _ray_processes_of(proc.pid)
-                _signal(victims, signal.SIGTERM)
+                _signal(victims_of(proc.pid), sig)
                 killed_at = time.monotonic()
                 break
             time.sleep(0.1)
@@ -223,20 +266,21 @@ def test_a_lost_cluster_ends_the_run_in_seconds_and_it_resumes(heads, tiny_folde
     assert killed_at is not None, f"the run ended before three files were done: {stderr}"
     assert proc.returncode == 1, stderr
     assert ended_after < 30, ended_after
-    assert stdout == ""
+    assert stdout == ""  # no raylet log dump
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1, stderr  # no Ray log lines, no traceback
     assert lines[0].startswith("movenet: error: private Ray instance: the Ray cluster stopped answering ("), lines
-    assert "--skip-existing" in lines[0]
     manifest = _manifest(out)
     counts = manifest["counts"]
-    assert manifest["status"] == "aborted" and "the Ray cluster stopped answering" in manifest["error"]
+    assert manifest["status"] == "aborted" and manifest["error"] == lines[0].removeprefix("movenet: error: ")
     assert counts["failed"] == 0 and counts["done"] >= 3 and counts["pending"] >= 1, counts
     assert counts["done"] + counts["pending"] == TINY_IMAGES
-    assert f"{counts['pending']} files left pending" in lines[0]
+    assert lines[0].endswith(f"{counts['pending']} files left pending: run again with --skip-existing to do them")
     for entry in manifest["files"]:
         if entry["status"] == "done":
             assert (out / entry["outputs"]["json"]).is_file(), entry
+    if stop != "ray-stop-force":
+        return  # resuming is the same after any stop
 
     again = subprocess.run(movenet_command("dir", tiny_folder, "-o", out, "--no-video", "-m", "lightning", "-q",
                                            "--skip-existing"), capture_output=True, text=True, timeout=300)
