@@ -291,11 +291,33 @@ def test_a_lost_cluster_ends_the_run_in_seconds_and_it_resumes(heads, tiny_folde
     assert resumed["counts"]["done"] + resumed["counts"]["skipped"] == TINY_IMAGES
 
 
-def test_the_tests_stop_only_the_ray_they_started(heads):
-    """Last in this module: the cluster stops by its own processes; the other instance lives on."""
+def test_a_head_stopped_under_a_run_ends_it_and_other_ray_lives_on(heads, tiny_folder, tmp_path):
+    """Last in this module: the cluster's head, stopped by its own processes under a run that
+    joined it by address, ends that run in seconds; the other Ray instance lives on."""
     cluster, bystander = heads
     assert bystander.alive() and cluster.alive()
-    cluster.stop()
+    out = tmp_path / "out"
+    proc = start_movenet("dir", tiny_folder, "-o", out, "--engine", "ray", "--address", cluster.address,
+                         "--no-video", "-m", "lightning", "-q", env=cluster.env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            manifest = _manifest(out)
+            if manifest and manifest["counts"]["done"] >= 3:
+                break
+            time.sleep(0.1)
+        stopped_at = time.monotonic()
+        cluster.stop()
+        stdout, stderr = proc.communicate(timeout=120)
+        ended_after = time.monotonic() - stopped_at
+    finally:
+        proc.kill()
     assert cluster.members() == [] and not _answers(cluster.port)
+    assert proc.returncode == 1 and ended_after < 30 and stdout == "", (ended_after, stderr)
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(
+        f"movenet: error: Ray at {cluster.address}: the Ray cluster stopped answering ("), stderr
+    assert _manifest(out)["status"] == "aborted"
     assert bystander.pids <= set(bystander.members()), "a process of the other Ray instance was stopped"
     assert bystander.alive()
