@@ -17,6 +17,10 @@ but paths and small records.
 Without an address, a local Ray instance is started for the run and shut down
 after it. Ray is an optional extra: ``pip install 'movenet-cli[ray]'``.
 
+A cluster that stops answering (its GCS, or this machine's raylet; see :mod:`.ray_watch`)
+ends the run in seconds with :class:`ClusterLost`, its unfinished files left pending for
+``--skip-existing``; an error from a task while the cluster answers fails only that file.
+
 Example::
 
     # example: not run (starts a local Ray instance)
@@ -45,11 +49,10 @@ from ...settings import RunSettings
 from ...util.system import quiet_stderr, usable_cores
 from ..job import FileRecord, Task, process_job
 from ..plan import Job
-from .ray_watch import ClusterWatch, driver_messages_aside
+from .ray_watch import CHECK_EVERY_S, ClusterWatch, driver_messages_aside
 
 MAX_RETRIES = 3
 _CANCEL_WAIT_S = 10.0
-_CHECK_EVERY_S = 0.5  # between waits for a task, the cluster is checked
 _OBJECT_STORE_BYTES = 128 * 1024 * 1024  # paths and records only
 _ESTIMATORS: dict[RunSettings, object] = {}
 
@@ -187,7 +190,7 @@ def _wait_one(ray, refs: list, watch: ClusterWatch, address: str | None, unfinis
         cause = watch.lost()
         if cause:
             raise ClusterLost(address, cause, unfinished)
-        ready, _ = ray.wait(refs, num_returns=1, timeout=_CHECK_EVERY_S)
+        ready, _ = ray.wait(refs, num_returns=1, timeout=CHECK_EVERY_S)
         if ready:
             return ready[0]
 

@@ -29,7 +29,7 @@ import time
 from typing import Iterator
 
 LOST_AFTER_S = 3.0  # a GCS or raylet that does not answer for this long is gone
-_CHECK_EVERY_S = 0.5
+CHECK_EVERY_S = 0.5  # the engine waits for its tasks this long between checks
 _CONNECT_TIMEOUT_S = 1.0
 
 
@@ -84,7 +84,7 @@ class ClusterWatch:
     def lost(self) -> str | None:
         """The cause once the cluster is gone for good, else None (checks at most every half second)."""
         now = time.monotonic()
-        if now - self._checked < _CHECK_EVERY_S:
+        if now - self._checked < CHECK_EVERY_S:
             return None
         self._checked = now
         cause = self.check()
@@ -99,13 +99,13 @@ class ClusterWatch:
     def confirm(self) -> str | None:
         """After an error from Ray: wait (at most :data:`LOST_AFTER_S`) to tell a lost cluster from a
         lost task. The cause when the cluster is gone, None when it answers."""
-        deadline = time.monotonic() + LOST_AFTER_S + _CHECK_EVERY_S
+        deadline = time.monotonic() + LOST_AFTER_S + CHECK_EVERY_S
         self._checked = 0.0
         while True:
             cause = self.lost()
             if cause is not None or self._failing_since is None or time.monotonic() > deadline:
                 return cause
-            time.sleep(_CHECK_EVERY_S)
+            time.sleep(CHECK_EVERY_S)
 
 
 @contextlib.contextmanager
@@ -121,7 +121,11 @@ def native_output_aside() -> Iterator[None]:
         ours = sys.stderr.fileno() == 2
     except (AttributeError, OSError, ValueError):  # a stream of a test runner, not the terminal
         ours = False
-    terminal = os.dup(2)
+    try:
+        terminal = os.dup(2)
+    except OSError:  # no stderr at all: nothing to keep anything off
+        yield
+        return
     saved = sys.stderr
     if ours:
         sys.stderr = os.fdopen(os.dup(terminal), "w", buffering=1, encoding=saved.encoding, errors="backslashreplace")
