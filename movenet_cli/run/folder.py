@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 import time
-from contextlib import closing
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -45,6 +45,7 @@ from ..util.system import default_jobs, threads_per_job
 from .engines import ray as ray_engine
 from .engines.inline import run_inline
 from .engines.processes import run_workers
+from .engines.ray_watch import native_output_aside
 from .job import FileRecord, Task
 from .manifest import LOCK_NAME, MANIFEST_NAME, RunManifest, count_statuses, read_manifest
 from .plan import NotTaken, Plan, plan_folder
@@ -144,6 +145,11 @@ def _engine(tasks: list[Task], options: _Options) -> dict:
     return {"name": "local", "jobs": jobs, "threads_per_job": threads_per_job(jobs)}
 
 
+def _engine_output(engine: dict, tasks: list[Task]):
+    """Ray's native code in this process prints on file descriptor 2: kept off the terminal while it runs."""
+    return native_output_aside() if engine["name"] == "ray" and tasks else nullcontext()
+
+
 def _results(tasks, settings, engine: dict, options: _Options, in_dir, out_dir, bar):
     if not tasks:
         return (item for item in ())  # everything skipped or refused: no engine to start (closable)
@@ -202,27 +208,28 @@ def _run(in_dir: Path, out_dir: Path, settings: RunSettings, options: _Options, 
     )
     manifest.write()
     parallel = engine_info["name"] == "ray" or engine_info["jobs"] > 1
-    bar = _Progress(len(tasks), enabled=options.progress and parallel, live_frames=engine_info["name"] == "local")
-    try:
-        if on_plan:
-            on_plan(records)
-        for record in records:
-            if record.status != "pending" and on_record:
-                on_record(record)
-        with closing(_results(tasks, settings, engine_info, options, in_dir, out_dir, bar)) as results:
-            for index, record in results:
-                manifest.update(index, record)
-                bar.file_done(record)
-                if on_record:
+    with _engine_output(engine_info, tasks):
+        bar = _Progress(len(tasks), enabled=options.progress and parallel, live_frames=engine_info["name"] == "local")
+        try:
+            if on_plan:
+                on_plan(records)
+            for record in records:
+                if record.status != "pending" and on_record:
                     on_record(record)
-    except KeyboardInterrupt:
-        manifest.finish("interrupted")
-        raise
-    except BaseException as exc:
-        manifest.finish("aborted", error=first_line(exc))
-        raise
-    finally:
-        bar.close()
+            with closing(_results(tasks, settings, engine_info, options, in_dir, out_dir, bar)) as results:
+                for index, record in results:
+                    manifest.update(index, record)
+                    bar.file_done(record)
+                    if on_record:
+                        on_record(record)
+        except KeyboardInterrupt:
+            manifest.finish("interrupted")
+            raise
+        except BaseException as exc:  # a lost Ray cluster among them: what was done stays done, the rest pending
+            manifest.finish("aborted", error=first_line(exc))
+            raise
+        finally:
+            bar.close()
     unfinished = any(r.status not in ("done", "skipped") for r in records) or any(e.problem for e in plan.not_taken)
     manifest.finish("incomplete" if unfinished else "complete")
     return FolderRun(records, manifest.path, engine_info, plan.not_taken)

@@ -17,6 +17,10 @@ but paths and small records.
 Without an address, a local Ray instance is started for the run and shut down
 after it. Ray is an optional extra: ``pip install 'movenet-cli[ray]'``.
 
+A cluster that stops answering (its GCS, or this machine's raylet; see :mod:`.ray_watch`)
+ends the run in seconds with :class:`ClusterLost`, its unfinished files left pending for
+``--skip-existing``; an error from a task while the cluster answers fails only that file.
+
 Example::
 
     # example: not run (starts a local Ray instance)
@@ -45,6 +49,7 @@ from ...settings import RunSettings
 from ...util.system import quiet_stderr, usable_cores
 from ..job import FileRecord, Task, process_job
 from ..plan import Job
+from .ray_watch import CHECK_EVERY_S, ClusterWatch, driver_messages_aside
 
 MAX_RETRIES = 3
 _CANCEL_WAIT_S = 10.0
@@ -60,6 +65,9 @@ def _import_ray():
     # Ray retries a cluster that does not answer 20 times a second apart; a few are enough to
     # tell, and the user gets the reason in seconds (read when Ray is imported).
     os.environ.setdefault("RAY_NUM_REDIS_GET_RETRIES", "4")
+    # The driver waits this long, on leaving, to send its task events to a GCS: 5 s by default, all
+    # of it spent when the GCS is gone.
+    os.environ.setdefault("RAY_task_events_shutdown_flush_timeout_ms", "1000")
     try:
         import ray
     except ImportError:
@@ -123,14 +131,22 @@ def run_ray(
     """
     _use_token_if_any(address)  # before Ray reads its configuration
     ray = _import_ray()
+    with driver_messages_aside(ray):
+        yield from _run(ray, tasks, settings, address, in_dir, out_dir, max_retries)
+
+
+def _run(ray, tasks, settings, address, in_dir, out_dir, max_retries):
     started_here = not ray.is_initialized()
     if started_here:
         _start(ray, address)
     refs: dict = {}
+    lost = False
     try:
+        watch = ClusterWatch.of_driver(ray, address)
         if address is not None and in_dir is not None and out_dir is not None:
             check = ray.remote(num_cpus=1)(check_storage)
-            problem = ray.get(check.remote(str(Path(in_dir).resolve()), str(Path(out_dir).resolve())))
+            ref = check.remote(str(Path(in_dir).resolve()), str(Path(out_dir).resolve()))
+            problem = _result(ray, _wait_one(ray, [ref], watch, address, len(tasks)), watch, address, len(tasks))
             if problem:
                 raise RayEngineError(problem)
         remote = ray.remote(num_cpus=1, max_retries=max_retries)(process_on_worker)
@@ -138,21 +154,59 @@ def run_ray(
         for index, job in tasks:
             refs[remote.remote(settings, job, cwd)] = (index, job)
         while refs:
-            ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.5)
-            for ref in ready:
-                index, job = refs.pop(ref)
-                try:
-                    record = ray.get(ref)
-                except ray.exceptions.RayError as exc:
-                    record = FileRecord.failed(job, f"Ray: {first_line(exc)}")
-                yield index, record
+            ref = _wait_one(ray, list(refs), watch, address, len(refs))
+            try:
+                record = _result(ray, ref, watch, address, len(refs))
+            except ray.exceptions.RayError as exc:
+                record = FileRecord.failed(refs[ref][1], f"Ray: {first_line(exc)}")
+            index, _ = refs.pop(ref)
+            yield index, record
+    except ClusterLost:
+        lost = True
+        raise
     finally:
-        if refs:  # interrupted: a cancelled task aborts its file cleanly, given a moment
+        if refs and not lost:  # interrupted: a cancelled task aborts its file cleanly, given a moment
             for ref in refs:
                 ray.cancel(ref)
             ray.wait(list(refs), num_returns=len(refs), timeout=_CANCEL_WAIT_S)
         if started_here:
             ray.shutdown()
+
+
+class ClusterLost(RayEngineError):
+    """The cluster (its GCS, or this machine's raylet) stopped answering during the run."""
+
+    def __init__(self, address: str | None, cause: str, unfinished: int):
+        where = f"Ray at {address}" if address else "private Ray instance"
+        super().__init__(
+            f"{where}: the Ray cluster stopped answering ({cause}); {unfinished} file{'s' * (unfinished != 1)} "
+            "left pending: run again with --skip-existing to do them"
+        )
+
+
+def _wait_one(ray, refs: list, watch: ClusterWatch, address: str | None, unfinished: int):
+    """The next finished task of ``refs``, checking between waits that the cluster is still there."""
+    while True:  # checked also while tasks finish: a raylet can go on a while without its GCS
+        cause = watch.lost()
+        if cause:
+            raise ClusterLost(address, cause, unfinished)
+        ready, _ = ray.wait(refs, num_returns=1, timeout=CHECK_EVERY_S)
+        if ready:
+            return ready[0]
+
+
+def _result(ray, ref, watch: ClusterWatch, address: str | None, unfinished: int):
+    """``ray.get`` of a finished task; an error that comes from a lost cluster, not from the task,
+    raises :class:`ClusterLost` (its files stay pending) instead of failing the file."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.LocalRayletDiedError:
+        raise ClusterLost(address, "this machine's raylet stopped", unfinished) from None
+    except ray.exceptions.RayError:
+        cause = watch.confirm()
+        if cause:
+            raise ClusterLost(address, cause, unfinished) from None
+        raise
 
 
 def _start(ray, address: str | None) -> None:
