@@ -316,13 +316,13 @@ def check_report_path(report_path, outputs, overwrite: bool) -> None:
 
 
 class VideoSource(click.Path):
-    """A video file, ``-`` for stdin, or an http/https/rtsp URL (kept as the string it is)."""
+    """A video file, ``-`` for stdin, or an http/https/rtsp or bucket URL (kept as the string it is)."""
 
     def __init__(self):
         super().__init__(path_type=Path, readable=False, allow_dash=True)
 
     def convert(self, value, param, ctx):
-        return value if is_url(value) else super().convert(value, param, ctx)
+        return value if is_url(value) or as_url(value) else super().convert(value, param, ctx)
 
 
 class FolderOrBucket(click.Path):

@@ -29,6 +29,7 @@ Example::
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import json
 import os
@@ -38,12 +39,14 @@ import tempfile
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Iterator
 
-from ..errors import FolderRunError, UsageError
+from ..errors import FolderRunError, OutputExistsError, UsageError
 from ..media import media_kind
 from ..media.formats import sniff_kind
+from ..media.url import is_url
 from ..pipeline.analysis import with_analysis
-from ..pipeline.outputs import check_unique, mirrored_outputs
+from ..pipeline.outputs import Outputs, check_unique, mirrored_outputs
 from ..render.report import write_report
 from ..settings import RunSettings
 from ..storage import Store, StorageError, as_url, redact
@@ -327,4 +330,47 @@ def write_run_report(run: folder.FolderRun, out_dir) -> str:
     return f"{run.output}/{page.name}"
 
 
-__all__ = ["RemoteRun", "StagedJob", "fetch_results", "plan_listing", "run_folder", "run_remote", "write_run_report"]
+@contextlib.contextmanager
+def staged_video(source, outputs: Outputs, *, overwrite: bool, report=None) -> Iterator[tuple[object, Outputs]]:
+    """For ``movenet video``: yield the source and outputs to use here; a bucket source is fetched to
+    local scratch first, bucket outputs are written to scratch and published when the block ends
+    without an error (the JSON last). Existing objects are refused unless ``overwrite``; the output
+    prefix is checked writable before any work. Without a bucket, ``(source, outputs)`` as they are."""
+    src = None if is_url(source) else as_url(source)
+    remote = {f.name: as_url(getattr(outputs, f.name)) for f in dataclasses.fields(outputs) if f.name != "jsonl"}
+    remote = {name: url for name, url in remote.items() if url}
+    if not src and not remote:
+        yield source, outputs
+        return
+    if remote and report is not None:
+        raise UsageError("--report writes beside local outputs; give local outputs, or leave --report out")
+    scratch = Path(tempfile.mkdtemp(prefix="movenet-video-"))
+    try:
+        local_in = scratch / "in" / src.rsplit("/", 1)[-1] if src else Path(source)
+        local = dataclasses.replace(outputs, **{name: scratch / "out" / name / url.rsplit("/", 1)[-1]
+                                                for name, url in remote.items()})
+        _check_objects(remote, overwrite)
+        order = sorted(remote, key=lambda name: name == "json")  # the JSON last
+        stage = Stage(local_in, src, {getattr(local, name): remote[name] for name in order})
+        stage.fetch()
+        yield local_in, local
+        stage.publish()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _check_objects(remote: dict[str, str], overwrite: bool) -> None:
+    """Refuse existing objects (unless ``overwrite``) and a prefix that takes no writes, before any work."""
+    checked = set()
+    for url in remote.values():
+        parent, name = url.rsplit("/", 1)
+        store = Store(parent)
+        if parent not in checked:
+            checked.add(parent)
+            store.check_writable()
+        if not overwrite and store.fs.exists(store.key(name)):
+            raise OutputExistsError(f"{redact(url)}: already exists; pass --overwrite to replace it")
+
+
+__all__ = ["RemoteRun", "StagedJob", "fetch_results", "plan_listing", "run_folder", "run_remote", "staged_video",
+           "write_run_report"]

@@ -23,7 +23,7 @@ from ..errors import StorageError
 # scheme -> the extra that brings its fsspec back end
 SCHEMES = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "abfss": "azure"}
 _URL = re.compile(r"^(%s):/+" % "|".join(SCHEMES), re.IGNORECASE)
-_USERINFO = re.compile(r"\b([a-z][a-z0-9+.-]*://)[^/@\s\"']+@", re.IGNORECASE)
+_USERINFO = re.compile(r"\b([a-z][a-z0-9+.-]*://)[^/@\s:\"']*:[^/@\s\"']+@", re.IGNORECASE)  # user:password@
 _SIGNED = re.compile(r"([?&](?:x-amz-[a-z-]+|awsaccesskeyid|signature|sig|se|sp|sv|sr|st|skoid|sktid|token|"
                      r"access_token|key|x-goog-[a-z-]+)=)[^&\s\"']+", re.IGNORECASE)
 _SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ACCESS_KEY_ID",
