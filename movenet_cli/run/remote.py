@@ -23,7 +23,7 @@ Example::
     listing = {"day1/a.mp4": 10, "day1/.hidden.jpg": 3, "notes.txt": 5, "b.jpg": 7}
     plan = plan_listing(listing, "in", "out", exclude=["day2/*"])
     print([str(job.input) for job in plan.jobs])                # ['in/b.jpg', 'in/day1/a.mp4']
-    print([(str(e.path), e.reason[:20]) for e in plan.not_taken])
+    print([(str(e.path), e.reason[:11]) for e in plan.not_taken])  # day1/.hidden.jpg, notes.txt
 """
 
 from __future__ import annotations
@@ -83,11 +83,11 @@ def run_folder(in_dir, out_dir, settings: RunSettings | None = None, **options) 
     return folder.run_folder(in_dir, out_dir, settings, **options)
 
 
-def _hidden(rel: str) -> str | None:
-    parts = rel.split("/")
-    if parts[-1].startswith("."):
-        return "hidden file"
-    return "hidden folder" if any(p.startswith(".") for p in parts[:-1]) else None
+def _hidden_folder(rel: str) -> str | None:
+    """The first hidden folder on the way to ``rel`` (relative), or None."""
+    parts = rel.split("/")[:-1]
+    hidden = next((i for i, part in enumerate(parts) if part.startswith(".")), None)
+    return None if hidden is None else "/".join(parts[: hidden + 1])
 
 
 def plan_listing(listing: dict[str, int], local_in, local_out, *, video: bool = True, image_csv: bool = False,
@@ -96,9 +96,15 @@ def plan_listing(listing: dict[str, int], local_in, local_out, *, video: bool = 
     rules; an object taken only by ``include`` is fetched once to read its kind from its content."""
     local_in, local_out, plan = Path(local_in), Path(local_out), Plan()
     include, exclude = list(include or ()), list(exclude or ())
+    hidden_folders: set[str] = set()
     for rel in sorted(listing):
-        path = local_in / rel
-        reason = _hidden(rel)
+        path, folder_name = local_in / rel, _hidden_folder(rel)
+        if folder_name is not None:  # recorded once, as a walk does
+            if folder_name not in hidden_folders:
+                hidden_folders.add(folder_name)
+                plan.not_taken.append(NotTaken(local_in / folder_name, "hidden folder"))
+            continue
+        reason = "hidden file" if path.name.startswith(".") else None
         pattern = None if reason else _matches(rel, exclude)
         reason = reason or (f"excluded by --exclude {pattern}" if pattern else None)
         kind = None if reason else media_kind(path)
@@ -106,9 +112,8 @@ def plan_listing(listing: dict[str, int], local_in, local_out, *, video: bool = 
             store.fetch(rel, path)
             kind = sniff_kind(path)
         if kind is None:
-            if reason != "hidden file":
-                plan.not_taken.append(NotTaken(path, reason or "not an image or video by its extension "
-                                               "(add --include PATTERN to take it)"))
+            plan.not_taken.append(NotTaken(path, reason or "not an image or video by its extension "
+                                           "(add --include PATTERN to take it)"))
             continue
         target = _target(local_out, Path(rel), path, kind)
         plan.jobs.append(Job(path, kind, mirrored_outputs(target, kind, video=video, image_csv=image_csv)))
