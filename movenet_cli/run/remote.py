@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import copy
 import dataclasses
 import json
 import os
@@ -155,16 +156,23 @@ class _Sides:
         """How a record names its input: the bucket URL (credentials removed), else the path."""
         if not self.src:
             return str(path)
-        return redact(self.src.url_of(path.relative_to(self.local_in).as_posix()))
+        return f"{self.src.name}/{_under(path, self.local_in)}"
 
     def stage(self, job: Job) -> Stage:
-        source = self.src.url_of(job.input.relative_to(self.local_in).as_posix()) if self.src else None
+        source = self.src.url_of(_under(job.input, self.local_in)) if self.src else None
         publish: dict[Path, str] = {}
         if self.dst:
             outs = [p for p in job.outputs.paths() + job.outputs.folders() if p != job.outputs.json]
             for path in outs + ([job.outputs.json] if job.outputs.json else []):  # the JSON last
-                publish[path] = self.dst.url_of(path.relative_to(self.local_out).as_posix())
+                publish[path] = self.dst.url_of(_under(path, self.local_out))
         return Stage(job.input, source, publish)
+
+
+def _under(path: Path, root: Path) -> str:
+    """``path`` relative to ``root``, with / (string work: pathlib's is slow over 100,000 inputs)."""
+    text, base = str(path), str(root)
+    return (text[len(base) + 1:] if text.startswith(base + os.sep) else str(path.relative_to(root))).replace(
+        os.sep, "/")
 
 
 class _Unlock:
@@ -226,12 +234,12 @@ def _changed(previous: dict | None, settings: RunSettings, bucket: bool) -> list
 def _decide_listed(job: Job, sides: _Sides, listing_out: dict, earlier: dict, *, overwrite: bool,
                    skip_existing: bool) -> FileRecord | None:
     """:func:`~movenet_cli.run.resume.decide` from the output listing: no per-key round trip."""
-    rels = [p.relative_to(sides.local_out).as_posix() for p in job.outputs.paths()]
-    folders = [p.relative_to(sides.local_out).as_posix() + "/" for p in job.outputs.folders()]
+    rels = [_under(p, sides.local_out) for p in job.outputs.paths()]
+    folders = [_under(p, sides.local_out) + "/" for p in job.outputs.folders()]
     present = [rel for rel in rels if rel in listing_out]
     record = FileRecord(job.input, job.kind, job.outputs)
     if skip_existing and len(present) == len(rels) and all(_any_under(f, listing_out) for f in folders):
-        entry = earlier.get(job.input.relative_to(sides.local_in).as_posix()) if sides.src else None
+        entry = earlier.get(_under(job.input, sides.local_in)) if sides.src else None
         entry = entry or earlier.get(str(job.input)) or {}
         record.status, record.frames, record.people = "skipped", entry.get("frames"), entry.get("people")
         return record
@@ -305,7 +313,9 @@ def run_remote(in_dir, out_dir, settings: RunSettings | None = None, *, engine: 
 
 
 def _relabel(sides: _Sides, record: FileRecord) -> FileRecord:
-    return dataclasses.replace(record, input=sides.label(Path(record.input)))
+    shown = copy.copy(record)
+    shown.input = sides.label(Path(record.input))
+    return shown
 
 
 def fetch_results(run: folder.FolderRun, *, json: bool = True, media: bool = False) -> None:
