@@ -297,6 +297,8 @@ def test_a_listing_plans_as_a_folder_walk_does(footage):
         (footage / ".hidden.jpg").unlink()
     assert [(j.input, j.kind, j.outputs) for j in listed.jobs] == [(j.input, j.kind, j.outputs) for j in walked.jobs]
     assert [(e.path, e.reason) for e in listed.not_taken] == [(e.path, e.reason) for e in walked.not_taken]
+    inside = plan_listing({"a.jpg": 1, "res/a.jpg": 1, "res/a.jpg.json": 1}, "/in", "/in/res", skip="res/")
+    assert [str(job.input) for job in inside.jobs] == ["/in/a.jpg"] and not inside.not_taken  # output prefix left out
 
 
 def test_redact_removes_what_could_be_a_credential(monkeypatch):

@@ -92,13 +92,18 @@ def _hidden_folder(rel: str) -> str | None:
 
 
 def plan_listing(listing: dict[str, int], local_in, local_out, *, video: bool = True, image_csv: bool = False,
-                 include: list[str] | None = None, exclude: list[str] | None = None, store: Store | None = None) -> Plan:
+                 include: list[str] | None = None, exclude: list[str] | None = None, store: Store | None = None,
+                 skip: str | None = None) -> Plan:
     """:func:`movenet_cli.run.plan.plan_folder` over a bucket listing (relative key -> size): the same
-    rules; an object taken only by ``include`` is fetched once to read its kind from its content."""
+    rules; an object taken only by ``include`` is fetched once to read its kind from its content.
+    ``skip``: the output prefix, when it lies under the input prefix (left out, as a walk leaves out
+    the output folder)."""
     local_in, local_out, plan = Path(local_in), Path(local_out), Plan()
     include, exclude = list(include or ()), list(exclude or ())
     hidden_folders: set[str] = set()
     for rel in sorted(listing):
+        if skip and rel.startswith(skip):
+            continue
         path, folder_name = local_in / rel, _hidden_folder(rel)
         if folder_name is not None:  # recorded once, as a walk does
             if folder_name not in hidden_folders:
@@ -136,6 +141,12 @@ class _Sides:
         self.local_out = self.scratch / "out" if self.dst else Path(out_dir)
         self.in_name = self.src.name if self.src else str(in_dir)
         self.out_name = self.dst.name if self.dst else str(out_dir)
+
+    def out_under_in(self) -> str | None:
+        """The output prefix relative to the input prefix (with a final /), when it lies under it."""
+        if self.src and self.dst and self.dst.url.startswith(self.src.url + "/"):
+            return self.dst.url[len(self.src.url) + 1:] + "/"
+        return None
 
     def preflight(self) -> dict[str, int] | None:
         """Before any work: list the input bucket, check the output bucket takes writes."""
@@ -259,7 +270,7 @@ def _plan(sides: _Sides, listing_in, in_dir, out_dir, settings: RunSettings, opt
     if sides.src:
         plan = plan_listing(listing_in, sides.local_in, sides.local_out, video=options.video,
                             image_csv=options.image_csv, include=options.include, exclude=options.exclude,
-                            store=sides.src)
+                            store=sides.src, skip=sides.out_under_in())
     else:
         plan = plan_folder(sides.local_in, sides.local_out, video=options.video, image_csv=options.image_csv,
                            include=options.include, exclude=options.exclude)
