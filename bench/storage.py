@@ -62,7 +62,7 @@ def _free_port() -> int:
 def _timed(label: str, fn):
     started = time.perf_counter()
     value = fn()
-    print(f"{label:<58} {time.perf_counter() - started:8.2f} s")
+    print(f"{label:<58} {time.perf_counter() - started:8.2f} s", flush=True)
     return value
 
 

@@ -365,6 +365,9 @@ def staged_video(source, outputs: Outputs, *, overwrite: bool, report=None) -> I
     src = None if is_url(source) else as_url(source)
     remote = {f.name: as_url(getattr(outputs, f.name)) for f in dataclasses.fields(outputs) if f.name != "jsonl"}
     remote = {name: url for name, url in remote.items() if url}
+    for option, value in (("--jsonl", outputs.jsonl), ("--report", report)):
+        if as_url(value):
+            raise UsageError(f"{option} writes to a local file or stdout, not to a bucket")
     if not src and not remote:
         yield source, outputs
         return
