@@ -21,7 +21,8 @@ from typing import Iterator
 from ..errors import StorageError
 
 # scheme -> the extra that brings its fsspec back end
-SCHEMES = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "abfss": "azure"}
+SCHEMES = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "abfss": "azure",
+           "memory": "s3"}  # memory: fsspec's in-process store (bench/storage.py measures our side with it)
 _URL = re.compile(r"^(%s):/+" % "|".join(SCHEMES), re.IGNORECASE)
 _USERINFO = re.compile(r"\b([a-z][a-z0-9+.-]*://)[^/@\s:\"']*:[^/@\s\"']+@", re.IGNORECASE)  # user:password@
 _SIGNED = re.compile(r"([?&](?:x-amz-[a-z-]+|awsaccesskeyid|signature|sig|se|sp|sv|sr|st|skoid|sktid|token|"
