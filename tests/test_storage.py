@@ -309,3 +309,20 @@ def test_redact_removes_what_could_be_a_credential(monkeypatch):
     assert redact(text) == "http://***@host:9/x?X-Amz-Signature=***&AWSAccessKeyId=***&n=1 and ***"
     assert redact("abfs://container@account.dfs.core.windows.net/x") == "abfs://container@account.dfs.core.windows.net/x"
     assert as_url(Path("s3://bucket/key")) == "s3://bucket/key" and as_url("s3x://b") is None
+
+
+def test_a_ray_worker_checks_the_buckets_not_the_folders(s3_env, fs, monkeypatch):
+    from movenet_cli.run.engines.ray import check_storage
+    from movenet_cli.storage.staging import Stage
+
+    for name, value in s3_env.items():
+        monkeypatch.setenv(name, value)
+    scratch = Path("/nonexistent/scratch")  # the driver's scratch: no worker needs to see it
+    reachable = Stage(scratch / "in/person.jpg", f"s3://{BUCKET}/in/person.jpg",
+                      {scratch / "out/person.jpg.json": f"s3://{BUCKET}/checked/person.jpg.json"})
+    assert check_storage(str(scratch / "in"), str(scratch / "out"), reachable) is None
+    unwritable = Stage(scratch / "in/person.jpg", f"s3://{BUCKET}/in/person.jpg",
+                       {scratch / "out/person.jpg.json": "s3://no-such-bucket/out/person.jpg.json"})
+    line = check_storage(str(scratch / "in"), str(scratch / "out"), unwritable)
+    assert line.startswith("s3://no-such-bucket/out: cannot write here (") and "from a worker on" in line
+    assert SECRET not in line
