@@ -134,7 +134,7 @@ def test_bucket_to_bucket_with_worker_processes_equals_a_local_run(s3_env, fs, l
     stamps = {k: v["LastModified"] for k, v in fs.find(f"{BUCKET}/p2", detail=True).items()}
     junit = tmp_path / "junit.xml"
     again = run_movenet("dir", f"s3://{BUCKET}/in", "-o", f"s3://{BUCKET}/p2", "--end", END, "--skip-existing",
-                        "--jobs", "1", "--report", "--junit", junit, env=s3_env)
+                        "--jobs", "1", "--report", "--junit", junit, "--expect-people", "0:9", env=s3_env)
     assert again.returncode == 0, again.stderr
     assert "0 done, 0 failed, 2 skipped" in again.stderr and f"report: s3://{BUCKET}/p2/report.html" in again.stderr
     assert f"s3://{BUCKET}/in/sub/demo.mp4: skipped" in again.stderr
@@ -171,9 +171,11 @@ def test_bucket_in_local_out_in_this_process(s3_env, fs, local_run, tmp_path):
 
 
 def test_local_in_bucket_out_with_include_and_exclude(s3_env, fs, footage, tmp_path):
+    junit = tmp_path / "junit.xml"
     result = invoke("dir", footage, "-o", f"s3://{BUCKET}/mixed", "--end", END, "-q", "--jobs", "1", "--no-video",
-                    "--exclude", "sub/*", env=s3_env)
-    assert result.returncode == 0, result.stderr
+                    "--exclude", "sub/*", "--expect-people", "1:1", "--junit", junit, env=s3_env)
+    assert result.returncode == 0, result.stderr  # the expectations read the JSON back from the bucket
+    assert 'tests="1" failures="0" errors="0"' in junit.read_text()
     assert sorted(k.rsplit("/mixed/", 1)[1] for k in fs.find(f"{BUCKET}/mixed")) == [
         "movenet-run.json", "person.jpg", "person.jpg.json"]
     manifest = json.loads(fs.cat(f"{BUCKET}/mixed/movenet-run.json"))
