@@ -98,6 +98,10 @@ class FolderRunError(MovenetError):
     """A folder run cannot start or go on; single files fail on their own."""
 
 
+class StorageError(FolderRunError):
+    """A bucket that cannot be listed, read, written or locked; one line, credentials removed."""
+
+
 class EvalError(MovenetError):
     """Ground truth or images for ``eval`` that cannot be used; the message names the file."""
 

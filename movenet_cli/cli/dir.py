@@ -9,14 +9,15 @@ import click
 
 from .. import settings as defaults
 from ..errors import EXIT_FAILED, describe
-from ..render.report import write_report
 from ..run import run_folder
+from ..run.remote import fetch_results, write_run_report
+from ..storage import redact
 from ..run.checks import check_folder_run
 from ..util.progress import write_line
 from .console import FINISHED, debugging, expectation_missed, handle_errors, note
 from .options import draw_angles_option
-from .options import (accuracy_option, analysis_options, check_options, draw_options, filter_options, pose_options,
-                      quality_options, run_checks, run_settings, video_options)
+from .options import (FolderOrBucket, accuracy_option, analysis_options, check_options, draw_options, filter_options,
+                      pose_options, quality_options, run_checks, run_settings, video_options)
 
 
 def _reporter(quiet: bool, finished: list):
@@ -40,8 +41,8 @@ def _reporter(quiet: bool, finished: list):
 
 
 @click.command("dir")
-@click.argument("in_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
-@click.option("--output", "-o", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False))
+@click.argument("in_dir", type=FolderOrBucket(exists=True))
+@click.option("--output", "-o", "out_dir", required=True, type=FolderOrBucket())
 @click.option("--no-video", is_flag=True, help="For videos, write only the keypoint data.")
 @click.option("--csv", "image_csv", is_flag=True, help="Also write CSV for images (videos always get one).")
 @click.option("--skip-existing", is_flag=True,
@@ -93,7 +94,8 @@ def dir_(in_dir, out_dir, no_video, image_csv, skip_existing, jobs, engine, addr
                      exclude=list(exclude))
     _summary(run, out_dir)
     if with_report:
-        note(f"report: {write_report(out_dir)}")
+        note(f"report: {write_run_report(run, out_dir)}")
+    fetch_results(run, json=checks.expect.any)  # a bucket run's JSON, read by the expectations
     for line in check_folder_run(run, checks):
         expectation_missed(line)
     sys.exit(EXIT_FAILED if run.problems else checks.exit_code())
@@ -102,7 +104,7 @@ def dir_(in_dir, out_dir, no_video, image_csv, skip_existing, jobs, engine, addr
 def _summary(run, out_dir: Path) -> None:
     counts = run.counts
     note(f"{counts['done']} done, {counts['failed']} failed, {counts['skipped']} skipped, "
-         f"{len(run.not_taken)} not taken -> {out_dir} (manifest {run.manifest_path.name})")
+         f"{len(run.not_taken)} not taken -> {redact(out_dir)} (manifest {run.manifest_path.name})")
     for record in run.failed:
         note(f"  failed: {describe(record.reason, record.input)}")
     for entry in run.not_taken:

@@ -19,6 +19,7 @@ from ..render.draw import DrawStyle
 from ..results.expect import parse_expectations
 from ..run.checks import RunChecks
 from ..settings import AnalysisSettings, RunSettings, VideoQuality
+from ..storage import as_url
 from ..types import MODEL_NAMES
 from ..util.system import default_threads, usable_cores
 
@@ -315,13 +316,23 @@ def check_report_path(report_path, outputs, overwrite: bool) -> None:
 
 
 class VideoSource(click.Path):
-    """A video file, ``-`` for stdin, or an http/https/rtsp URL (kept as the string it is)."""
+    """A video file, ``-`` for stdin, or an http/https/rtsp or bucket URL (kept as the string it is)."""
 
     def __init__(self):
         super().__init__(path_type=Path, readable=False, allow_dash=True)
 
     def convert(self, value, param, ctx):
-        return value if is_url(value) else super().convert(value, param, ctx)
+        return value if is_url(value) or as_url(value) else super().convert(value, param, ctx)
+
+
+class FolderOrBucket(click.Path):
+    """A folder, or a bucket URL (s3://, gs://, az://: kept as the string it is; see movenet_cli.storage)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(path_type=Path, file_okay=False, **kwargs)
+
+    def convert(self, value, param, ctx):
+        return as_url(value) or super().convert(value, param, ctx)
 
 
 def url_options(fn):

@@ -16,6 +16,7 @@ from ..pipeline import Outputs, check_outputs, process_video
 from ..pipeline.analysis import with_analysis
 from ..pose import PoseEstimator
 from ..render.report import write_video_report
+from ..run.remote import staged_video
 from ..util.preflight import check_input, prepare_output_dirs
 from .console import expectation_missed, handle_errors, incomplete, note, reserve_stdout, warn
 from .options import (VideoSource, accuracy_option, analysis_options, check_options, check_report_path,
@@ -74,17 +75,18 @@ def video(source, output, json_path, csv_path, jsonl, no_video, plot_path, repor
     frames: list = []
     with spooled_stdin() if str(source) == STDIN else contextlib.nullcontext(source) as path:
         try:
-            url = is_url(path)
-            if not url:
-                check_input(path)
-            check_outputs([] if url else [path], outputs, overwrite=overwrite)
-            prepare_output_dirs(outputs.paths())
-            threads, batch_size = runner_size(threads, batch_size, encoding=outputs.media is not None, warn=warn)
-            batch_size = batch_size or (threads if chosen.quality.batches(chosen.model) else 1)
-            estimator = PoseEstimator.from_settings(chosen, threads=threads, batch_size=batch_size)
-            stats = process_video(estimator, path, outputs, progress=not quiet, source_name=display_url(source),
-                                  on_result=frames.append if checks.expect.any else None, url_timeout=url_timeout,
-                                  warn=warn, **chosen.video_options())
+            with staged_video(path, outputs, overwrite=overwrite, report=report_path) as (path, local):
+                url = is_url(path)
+                if not url:
+                    check_input(path)
+                check_outputs([] if url else [path], local, overwrite=overwrite)
+                prepare_output_dirs(local.paths())
+                threads, batch_size = runner_size(threads, batch_size, encoding=local.media is not None, warn=warn)
+                batch_size = batch_size or (threads if chosen.quality.batches(chosen.model) else 1)
+                estimator = PoseEstimator.from_settings(chosen, threads=threads, batch_size=batch_size)
+                stats = process_video(estimator, path, local, progress=not quiet, source_name=display_url(source),
+                                      on_result=frames.append if checks.expect.any else None,
+                                      url_timeout=url_timeout, warn=warn, **chosen.video_options())
         except (MovenetError, OSError) as exc:
             error = MovenetError(describe(exc, display_url(source)), exit_code=getattr(exc, "exit_code", EXIT_FAILED))
             checks.record(str(source), error=error.format_message())

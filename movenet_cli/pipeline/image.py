@@ -27,16 +27,16 @@ from .outputs import Outputs, OutputSet, model_info, open_sinks, source_info
 
 
 def process_image(estimator, path: str | os.PathLike, outputs: Outputs, analysis: AnalysisSettings | None = None,
-                  *, style: DrawStyle | None = None) -> FrameResult:
+                  *, style: DrawStyle | None = None, source_name: str | None = None) -> FrameResult:
     """Estimate poses on one image and write the annotated image (drawn in ``style``), JSON and CSV
-    (and the angles and exports ``analysis`` asks for)."""
+    (and the angles and exports ``analysis`` asks for); ``source_name``: what the JSON calls the input."""
     path = Path(path)
     check_input(path)
     image = read_image(path)
     height, width = image.shape[:2]
     poses = estimator(image)
     result = FrameResult(0, 0.0, poses)
-    source = source_info(path, width, height)
+    source = source_info(source_name or path, width, height)
     model = model_info(estimator, estimator.input_shape(height, width))
     with OutputSet() as outs:
         if wanted(analysis):

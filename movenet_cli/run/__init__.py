@@ -9,7 +9,8 @@ Example::
     print(run.counts, run.manifest_path)    # {'done': 3, ...} out/results/movenet-run.json
 """
 
-from .folder import FolderRun, run_folder
+from .folder import FolderRun
+from .remote import run_folder  # a folder or a bucket URL on either side
 from .job import FileRecord, process_job
 from .plan import Job, plan_folder
 

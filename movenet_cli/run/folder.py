@@ -197,10 +197,12 @@ def run_folder(
         return _run(in_dir, out_dir, settings, options, on_plan, on_record)
 
 
-def _run(in_dir: Path, out_dir: Path, settings: RunSettings, options: _Options, on_plan, on_record) -> FolderRun:
-    plan, records, tasks = _plan(in_dir, out_dir, settings, options)
+def _run(in_dir: Path, out_dir: Path, settings: RunSettings, options: _Options, on_plan, on_record, *,
+         planner=_plan, manifest_type=RunManifest) -> FolderRun:
+    """The run itself; a run with a bucket on either side (:mod:`.remote`) gives its own planner and manifest."""
+    plan, records, tasks = planner(in_dir, out_dir, settings, options)
     engine_info = _engine(tasks, options)
-    manifest = RunManifest(
+    manifest = manifest_type(
         out_dir, in_dir=in_dir, settings=settings, engine=engine_info, records=records,
         options={"video": options.video, "image_csv": options.image_csv, "overwrite": options.overwrite,
                  "skip_existing": options.skip_existing, "include": options.include, "exclude": options.exclude},

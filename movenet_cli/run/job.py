@@ -72,10 +72,15 @@ def failure_reason(exc: BaseException) -> str:
 
 
 def _run(estimator, job: Job, settings: RunSettings, progress: bool, on_result: Callable | None) -> tuple[int, int]:
+    stage = getattr(job, "stage", None)  # a bucket on either side (movenet_cli.run.remote)
+    name = stage.source_name if stage is not None else None
     if job.kind == "image":
-        return 1, len(process_image(estimator, job.input, job.outputs, settings.analysis, style=settings.style).people)
+        result = process_image(estimator, job.input, job.outputs, settings.analysis, style=settings.style,
+                               source_name=name)
+        return 1, len(result.people)
     stats = process_video(
-        estimator, job.input, job.outputs, progress=progress, on_result=on_result, **settings.video_options()
+        estimator, job.input, job.outputs, progress=progress, on_result=on_result, source_name=name,
+        **settings.video_options()
     )
     if not stats.complete:  # outputs written, marked incomplete: still a failure to report
         raise IncompleteInput(f"{stats.problem}; outputs hold only the decoded frames")
@@ -93,17 +98,25 @@ def process_job(
 ) -> FileRecord:
     """Process one input; any error becomes a failed record (the traceback kept for an unexpected one)."""
     record = FileRecord(job.input, job.kind, job.outputs, worker=worker_name())
+    stage = getattr(job, "stage", None)
     started = time.perf_counter()
     try:
         check_outputs([job.input], job.outputs, overwrite=overwrite)
         for path in job.outputs.paths():
             remove_partials(path)  # left by an earlier attempt that was killed
+        if stage is not None:
+            stage.fetch()
         record.frames, record.people = _run(estimator, job, settings, progress, on_result)
+        if stage is not None:
+            stage.publish()
         record.status = "done"
     except Exception as exc:  # noqa: BLE001 - one file's failure, whatever it is, is recorded
         record.status, record.reason = "failed", failure_reason(exc)
         record.frames = record.people = None
         if not isinstance(exc, (MovenetError, OSError)):
             record.traceback = traceback.format_exc()
+    finally:
+        if stage is not None:
+            stage.clean()
     record.seconds = round(time.perf_counter() - started, 3)
     return record

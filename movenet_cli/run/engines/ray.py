@@ -99,11 +99,17 @@ def process_on_worker(settings: RunSettings, job: Job, cwd: str) -> FileRecord:
     return process_job(estimator, job, settings, overwrite=True)
 
 
-def check_storage(in_dir: str, out_dir: str) -> str | None:
-    """Run on a worker: None when it can read ``in_dir`` and write ``out_dir``, else why not."""
+def check_storage(in_dir: str, out_dir: str, stage=None) -> str | None:
+    """Run on a worker: None when it can read ``in_dir`` and write ``out_dir``, else why not; a side
+    that is a bucket (``stage``, :mod:`movenet_cli.storage.staging`) is checked through the bucket."""
     host = socket.gethostname()
-    if not os.path.isdir(in_dir):
+    problem = stage.check() if stage is not None else None
+    if problem or (stage is not None and stage.source and stage.publish_to):
+        return problem
+    if not (stage is not None and stage.source) and not os.path.isdir(in_dir):
         return f"{in_dir} is not visible on {host}; inputs and outputs must be on storage every node sees"
+    if stage is not None and stage.publish_to:
+        return None
     probe = os.path.join(out_dir, f".movenet-probe.{host}.{os.getpid()}")
     try:
         with open(probe, "w"):
@@ -145,7 +151,8 @@ def _run(ray, tasks, settings, address, in_dir, out_dir, max_retries):
         watch = ClusterWatch.of_driver(ray, address)
         if address is not None and in_dir is not None and out_dir is not None:
             check = ray.remote(num_cpus=1)(check_storage)
-            ref = check.remote(str(Path(in_dir).resolve()), str(Path(out_dir).resolve()))
+            stage = getattr(tasks[0][1], "stage", None) if tasks else None
+            ref = check.remote(str(Path(in_dir).resolve()), str(Path(out_dir).resolve()), stage)
             problem = _result(ray, _wait_one(ray, [ref], watch, address, len(tasks)), watch, address, len(tasks))
             if problem:
                 raise RayEngineError(problem)
@@ -287,5 +294,6 @@ def _restore(handlers: dict) -> None:
 
 def _forwarded_env() -> dict[str, str]:
     """The movenet settings of this environment that the workers need too."""
-    names = ("MOVENET_HOME", "MOVENET_SOURCES", "MOVENET_HUB_BASE", "IMAGEIO_FFMPEG_EXE", *_AUTH_ENV)
+    names = ("MOVENET_HOME", "MOVENET_SOURCES", "MOVENET_HUB_BASE", "IMAGEIO_FFMPEG_EXE", *_AUTH_ENV,
+             "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION")  # bucket credentials: per node
     return {name: os.environ[name] for name in names if os.environ.get(name)}
