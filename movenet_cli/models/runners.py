@@ -2,7 +2,8 @@
 
 A runner takes a batch of letterboxed frames (int32 ``[N,H,W,3]`` in 0..255) and
 returns the model's raw output as a NumPy array (``[N,1,17,3]`` for SinglePose,
-``[N,6,56]`` for MultiPose).
+``[N,6,56]`` for MultiPose). :func:`make_heads_runner` runs the model cut before its
+decoding instead (``[N,h,w,C]`` heads, TFLite, made once per machine).
 
 Example::
 

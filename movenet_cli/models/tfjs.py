@@ -15,6 +15,12 @@ in a ``serving_default`` signature shaped like the TF Hub MoveNet models
 (``input`` int32 ``[1,H,W,3]`` -> ``output_0``), so the rest of the code cannot tell
 which source a model came from.
 
+:func:`heads_function` cuts a graph before MoveNet's own decoding: its one output stacks the
+heads (keypoint and centre heatmaps, regression, offsets; :data:`HEAD_ORDER`), found by the
+names of their last convolutions; :func:`singlepose_decoding` reads the constants of the
+SinglePose decoding from the graph, for :mod:`movenet_cli.pose.heatmaps` to decode the heads
+outside it (:func:`~movenet_cli.models.runners.make_heads_runner` caches both beside the model).
+
 Example::
 
     # example: not run (imports TensorFlow and converts a graph: 10 to 25 s here)
