@@ -2,7 +2,8 @@
 
 A runner takes a batch of letterboxed frames (int32 ``[N,H,W,3]`` in 0..255) and
 returns the model's raw output as a NumPy array (``[N,1,17,3]`` for SinglePose,
-``[N,6,56]`` for MultiPose).
+``[N,6,56]`` for MultiPose). :func:`make_heads_runner` runs the model cut before its
+decoding instead (``[N,h,w,C]`` heads, TFLite, made once per machine).
 
 Example::
 
@@ -127,18 +128,64 @@ def convert_to_tflite(saved_model: str | os.PathLike, out: str | os.PathLike) ->
     """
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-
     tf = tensorflow()
     signature = tf.saved_model.load(str(saved_model)).signatures["serving_default"]
     frozen = convert_variables_to_constants_v2(signature)
     graph_def = tfjs.expand_new_axis_slices(frozen.graph.as_graph_def())
-    input_name = frozen.inputs[0].name
-    output_name = frozen.outputs[0].name
-    fn = tfjs.to_function(graph_def, input_name, output_name)
+    fn = tfjs.to_function(graph_def, frozen.inputs[0].name, frozen.outputs[0].name)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([fn], None)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     with open(out, "wb") as fh:
         fh.write(converter.convert())
+
+
+def _frozen_graph(saved_model: str | os.PathLike):
+    """The cached SavedModel's signature as one flat graph: (graph_def, input name)."""
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    tf = tensorflow()
+    frozen = convert_variables_to_constants_v2(tf.saved_model.load(str(saved_model)).signatures["serving_default"])
+    return frozen.graph.as_graph_def(), frozen.inputs[0].name
+
+
+def convert_heads_to_tflite(saved_model: str | os.PathLike, out: str | os.PathLike) -> None:
+    """Convert the graph cut before MoveNet's decoding (:func:`~movenet_cli.models.tfjs.heads_function`)
+    to TFLite: one output, the heads stacked on the channel axis."""
+    tf = tensorflow()
+    graph_def, input_name = _frozen_graph(saved_model)
+    fn = tfjs.heads_function(tfjs.expand_new_axis_slices(graph_def), input_name)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn], None)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    with open(out, "wb") as fh:
+        fh.write(converter.convert())
+
+
+def write_decoding(saved_model: str | os.PathLike, out: str | os.PathLike) -> None:
+    """Save the constants of SinglePose MoveNet's decoding (:func:`~movenet_cli.models.tfjs.singlepose_decoding`)
+    as ``.npz``."""
+    graph_def, _ = _frozen_graph(saved_model)
+    with open(out, "wb") as fh:
+        np.savez(fh, **tfjs.singlepose_decoding(graph_def))
+
+
+def make_heads_runner(store, model: str, threads: int | None = None, batch_size: int = 1):
+    """A TFLite runner of ``model`` cut before its decoding (``[N, h, w, C]`` heads, see
+    :data:`~movenet_cli.models.tfjs.HEAD_ORDER`), and for SinglePose models the constants of the
+    decoding (``None`` for MultiPose). Both are made once per machine and cached beside the model."""
+    saved_model = store.ensure(model)
+    files = store.manifest(model)["files"]
+    heads = store.entry(model) / "heads.tflite"
+    if "heads.tflite" not in files or not heads.is_file():
+        store.report(f"Cutting model {model!r} before its decoding (once per machine) ...")
+        store.add_file(model, "heads.tflite", lambda tmp: convert_heads_to_tflite(saved_model, tmp))
+    decoding = None
+    if model != "multipose":
+        path = store.entry(model) / "decoding.npz"
+        if "decoding.npz" not in store.manifest(model)["files"] or not path.is_file():
+            store.add_file(model, "decoding.npz", lambda tmp: write_decoding(saved_model, tmp))
+        with np.load(path) as data:
+            decoding = {key: data[key] for key in data.files}
+    return TFLiteRunner(heads, threads, batch_size), decoding
 
 
 def make_runner(store, model: str, backend: str = "auto", threads: int | None = None, batch_size: int = 1):

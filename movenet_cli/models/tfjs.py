@@ -15,6 +15,12 @@ in a ``serving_default`` signature shaped like the TF Hub MoveNet models
 (``input`` int32 ``[1,H,W,3]`` -> ``output_0``), so the rest of the code cannot tell
 which source a model came from.
 
+:func:`heads_function` cuts a graph before MoveNet's own decoding: its one output stacks the
+heads (keypoint and centre heatmaps, regression, offsets; :data:`HEAD_ORDER`), found by the
+names of their last convolutions; :func:`singlepose_decoding` reads the constants of the
+SinglePose decoding from the graph, for :mod:`movenet_cli.pose.heatmaps` to decode the heads
+outside it (:func:`~movenet_cli.models.runners.make_heads_runner` caches both beside the model).
+
 Example::
 
     # example: not run (imports TensorFlow and converts a graph: 10 to 25 s here)
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -250,3 +257,91 @@ def expand_new_axis_slices(graph_def):
             out.node.extend([const, expand])
             current = name
     return out
+
+
+# -- the graph cut before MoveNet's own decoding ------------------------------------------------
+
+# The heads' last convolutions, by the name of the head; MoveNet's decoding starts after them.
+_HEAD = re.compile(r"(?:^|/)(kpt_heatmap|center|kpt_regress|kpt_offset|box_scale|box_offset)_0/conv2d_\d+/BiasAdd$")
+# The channels of the cut graph's one output, in order: sigmoid keypoint heatmaps (17), sigmoid
+# centre heatmap (1), regression from the centre to each keypoint (17 x (dy, dx)), offsets of each
+# keypoint within its cell (17 x (dy, dx)); MultiPose adds box scale (2) and box offset (2).
+HEAD_ORDER = ("kpt_heatmap", "center", "kpt_regress", "kpt_offset", "box_scale", "box_offset")
+HEADS_OUTPUT = "movenet_heads"
+
+
+def head_tensors(graph_def) -> dict[str, str]:
+    """The tensor name of each head's last convolution (before any sigmoid), by head name."""
+    found = {}
+    for node in graph_def.node:
+        match = _HEAD.search(node.name)
+        if match:
+            if match.group(1) in found:
+                raise TfjsFormatError(f"two {match.group(1)} heads in the graph")
+            found[match.group(1)] = node.name + ":0"
+    missing = [h for h in HEAD_ORDER[:4] if h not in found]
+    if missing:
+        raise TfjsFormatError(f"no {', '.join(missing)} head in the graph")
+    return found
+
+
+def heads_function(graph_def, input_name: str):
+    """The graph cut before its decoding: a concrete function ``input -> [N, h, w, C]`` holding
+    the heads in :data:`HEAD_ORDER` (heatmaps through the graph's own sigmoid)."""
+    tf = tensorflow()
+    heads = head_tensors(graph_def)
+
+    def _import():
+        tf.compat.v1.import_graph_def(graph_def, name="")
+        graph = tf.compat.v1.get_default_graph()
+        parts = [graph.get_tensor_by_name(heads[h]) for h in HEAD_ORDER if h in heads]
+        parts[0], parts[1] = tf.sigmoid(parts[0]), tf.sigmoid(parts[1])
+        tf.concat(parts, axis=-1, name=HEADS_OUTPUT)
+
+    wrapped = tf.compat.v1.wrap_function(_import, [])
+    graph = wrapped.graph
+    return wrapped.prune(graph.as_graph_element(input_name), graph.as_graph_element(HEADS_OUTPUT + ":0"))
+
+
+def _consumers(graph_def, name: str) -> list:
+    return [n for n in graph_def.node if any(i.split(":")[0].lstrip("^") == name for i in n.input)]
+
+
+def _skip_identities(nodes: dict, name: str):
+    node = nodes[name.split(":")[0].lstrip("^")]
+    while node.op == "Identity":
+        node = nodes[node.input[0].split(":")[0].lstrip("^")]
+    return node
+
+
+def _const_input(nodes: dict, node) -> np.ndarray:
+    values = [v for v in (_const_value(nodes, i) for i in node.input) if v is not None]
+    if len(values) != 1:
+        raise TfjsFormatError(f"{node.name}: expected one constant input")
+    return values[0]
+
+
+def singlepose_decoding(graph_def) -> dict[str, np.ndarray]:
+    """The constants of SinglePose MoveNet's own decoding, read from its graph:
+
+    ``centre_weight`` (h, w): what the centre heatmap is multiplied by before its arg max (the
+    graph's preference for people near the middle); ``distance_bias``: added to a cell's distance
+    from the regressed keypoint before the keypoint heatmap is divided by it; ``scale`` (2,): grid
+    cells to normalised (y, x)."""
+    nodes = {n.name: n for n in graph_def.node}
+    heads = head_tensors(graph_def)
+    centre_sigmoid = [n for n in _consumers(graph_def, heads["center"][:-2]) if n.op == "Sigmoid"]
+    weight = [n for n in _consumers(graph_def, centre_sigmoid[0].name) if n.op == "Mul"]
+    sqrt = [n for n in graph_def.node if n.op == "Sqrt"]
+    bias = [n for n in _consumers(graph_def, sqrt[0].name) if n.op in ("AddV2", "Add")] if len(sqrt) == 1 else []
+    outputs = [n for n in graph_def.node if n.op == "Identity" and _consumers(graph_def, n.name) == []]
+    if len(weight) != 1 or len(bias) != 1 or len(outputs) != 1:
+        raise TfjsFormatError("not SinglePose MoveNet's decoding")
+    concat = _skip_identities(nodes, outputs[0].name)  # rows of (y, x) * scale, then the scores
+    scale = _skip_identities(nodes, concat.input[0])
+    centre_weight = _const_input(nodes, weight[0])
+    return {
+        "centre_weight": centre_weight.reshape(centre_weight.shape[:2]).astype(np.float32),
+        "distance_bias": np.float32(_const_input(nodes, bias[0])),
+        "scale": _const_input(nodes, scale).reshape(-1)[:2].astype(np.float32),
+    }

@@ -15,12 +15,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import settings
-from ..models.runners import make_runner
+from ..models.runners import make_heads_runner, make_runner
 from ..models.store import ModelStore
 from ..settings import RunSettings, check_pose_options
 from ..types import MODELS, ModelSpec, Pose
 from .accuracy import AccurateEstimator, recipe_for
 from .crops import keypoint_extent
+from .heatmaps import Heads, decode_singlepose, split
 from .letterbox import Letterbox, letterbox, multipose_input_shape, to_keypoints
 from .refine import Refiner
 
@@ -60,6 +61,8 @@ class PoseEstimator:
         self.batch_size = max(1, int(batch_size), 2 if accuracy != "standard" else 1)  # flips run side by side
         self.runner = make_runner(self.store, model, backend, threads, self.batch_size)
         self.weights_sha256 = self.store.manifest(model)["weights_sha256"]
+        self._threads = threads
+        self._heads = None
         self.refiner = None
         if refine is not None:
             single = PoseEstimator(refine, backend=backend, threshold=threshold, store=self.store, threads=threads)
@@ -122,6 +125,27 @@ class PoseEstimator:
     def infer(self, inputs: np.ndarray) -> np.ndarray:
         """Run the model on a batch of letterboxed inputs (uint8/int32 [N, h, w, 3])."""
         return self.runner(inputs)
+
+    def infer_heads(self, inputs: np.ndarray) -> list[Heads]:
+        """Run the model cut before its decoding (:mod:`~movenet_cli.pose.heatmaps`) on a batch of
+        inputs; the cut model is made on first use (SinglePose models)."""
+        if self.spec.multipose:
+            raise ValueError("decoding heads is implemented for the SinglePose models")
+        if self._heads is None:
+            self._heads = make_heads_runner(self.store, self.model, self._threads, self.batch_size)
+        return [split(raw) for raw in self._heads[0](inputs)]
+
+    def decode_heads(self, heads: Heads, box, min_pose_score: float | None = None) -> list[Pose]:
+        """:meth:`decode` of heads from :meth:`infer_heads` (averaged or not): MoveNet's own decoding."""
+        assert self._heads is not None, "infer_heads first"
+        return self.decode(decode_singlepose(heads, self._heads[1])[None], box, min_pose_score)
+
+    def mirror_heads(self, heads: Heads) -> Heads:
+        """Heads of a mirrored input, as heads of the input itself (:func:`~movenet_cli.pose.heatmaps.mirror_back`)."""
+        from .heatmaps import mirror_back
+
+        assert self._heads is not None, "infer_heads first"
+        return mirror_back(heads, self._heads[1])
 
     def decode(self, raw: np.ndarray, box: Letterbox, min_pose_score: float | None = None) -> list[Pose]:
         """Turn one raw model output ([1,17,3] or [6,56]) into poses in source pixels; people scoring
