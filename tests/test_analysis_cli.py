@@ -36,9 +36,10 @@ def test_video_writes_filtered_json_angles_and_every_export(run):
     assert any(v is None for p in people for v in p["angles"].values())  # unsure keypoints: empty, not guessed
     rows = list(csv.reader((run / "clip.angles.csv").open()))
     assert rows[0] == ["frame", "time", "person_id", *ANGLE_NAMES] and len(rows) == 1 + len(people)
-    assert len(list((run / "clip.openpose").iterdir())) == len(doc["frames"])
+    assert len(list((run / "clip_json").iterdir())) == len(doc["frames"])
     ids = {p["id"] for p in people}
-    assert sorted(p.name for p in (run / "clip.trc").iterdir()) == sorted(f"demo_clip_id{i}_px.trc" for i in ids)
+    assert sorted(p.name for p in (run / "clip_trc").iterdir()) == sorted(f"demo_clip_id{i}_px.trc" for i in ids)
+    assert sorted(p.name for p in run.iterdir()) == ["clip.angles.csv", "clip.coco.json", "clip.json", "clip_json", "clip_trc"]
     assert len(json.loads((run / "clip.coco.json").read_text())) == len(people)
 
 
@@ -51,7 +52,7 @@ def test_angles_and_export_commands_reproduce_the_run(run, tmp_path):
     done = run_movenet("export", copy, "--format", "coco", "--format", "openpose", "--format", "trc", "-q")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "clip.coco.json").read_bytes() == (run / "clip.coco.json").read_bytes()
-    for folder in ("clip.openpose", "clip.trc"):
+    for folder in ("clip_json", "clip_trc"):
         mine = sorted((tmp_path / folder).iterdir())
         assert [p.name for p in mine] == sorted(p.name for p in (run / folder).iterdir())
         assert all(p.read_bytes() == (run / folder / p.name).read_bytes() for p in mine)
@@ -66,11 +67,11 @@ def test_angles_command_filters_and_plots(run, tmp_path):
 
 
 def test_existing_export_folder_is_refused_before_any_work(run, tmp_path):
-    (tmp_path / "clip.openpose").mkdir()
-    (tmp_path / "clip.openpose" / "old.json").write_text("{}")
+    (tmp_path / "clip_json").mkdir()
+    (tmp_path / "clip_json" / "old.json").write_text("{}")
     shutil.copy(run / "clip.json", tmp_path / "clip.json")
     done = run_movenet("export", tmp_path / "clip.json", "--format", "openpose", "--format", "coco")
-    assert done.returncode != 0 and "clip.openpose" in done.stderr and "--overwrite" in done.stderr
+    assert done.returncode != 0 and "clip_json" in done.stderr and "--overwrite" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "clip.coco.json").exists()
 
 
@@ -94,4 +95,4 @@ def test_image_and_dir_take_angles_and_formats(tmp_path):
     done = run_movenet("dir", src, "-o", tmp_path / "out", "--angles", "--format", "openpose", "--jobs", "1", "-q")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "a.jpg.angles.csv").is_file()
-    assert [p.name for p in (tmp_path / "out" / "a.jpg.openpose").iterdir()] == ["a_000000000000_keypoints.json"]
+    assert [p.name for p in (tmp_path / "out" / "a.jpg_json").iterdir()] == ["a_000000000000_keypoints.json"]
