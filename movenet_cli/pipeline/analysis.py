@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from ..analysis.angles import angles_csv_header, angles_csv_rows, angles_model_block, pose_angles
-from ..analysis.exports import RENDERERS
+from ..analysis.exports import RENDERERS, ExportError
 from ..analysis.filters import check_cutoff, filter_frames, frame_rate, parse_filter
 from ..analysis.plot import save_angle_plot
 from .. import settings
@@ -218,7 +218,7 @@ def _check_result_rate(doc: ResultDoc, analysis: AnalysisSettings) -> None:
 def _publish(parts: list[tuple[Path, "object"]]) -> None:
     """Write each ``(final path, write)`` (``write(tmp)`` makes the file, or a :class:`_Folder`) under a
     temporary name, then publish them all together; on any error nothing new stays."""
-    publication = Publication()
+    publication, final = Publication(), None
     try:
         for final, write in parts:
             if isinstance(write, _Folder):
@@ -227,10 +227,14 @@ def _publish(parts: list[tuple[Path, "object"]]) -> None:
                 tmp = temp_path_for(final)
                 publication.add(tmp, final)
                 write(tmp)
+        final = None
+        publication.publish()
+    except OSError as exc:
+        publication.discard()
+        raise ExportError(f"{final or 'the outputs'}: cannot be written ({exc.strerror or exc})") from None
     except BaseException:
         publication.discard()
         raise
-    publication.publish()
 
 
 def result_angles(doc: ResultDoc, path: Path, analysis: AnalysisSettings, *, plot: Path | None = None,
