@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
-.PHONY: install models demo test bench clean check-build
+.PHONY: install models demo test bench clean check-build interop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,22 @@ check-build: $(STAMP)
 	$(BIN)/python -m pip wheel . -w build/wheel-check --no-deps -v > build/wheel-check/log 2>&1
 	! grep -i 'deprecat' build/wheel-check/log
 	@echo "wheel built without deprecation warnings: $$(ls build/wheel-check/*.whl)"
+
+# Our exports read by the tools they are for: Pose2Sim (to OpenSim kinematics), OpenSim, Sports2D,
+# pycocotools. Their own virtual environment inside the clone (about 2 GB; pip's download cache is
+# reused), the pose2sim and sports2d wheels beside it for their demo data. Prints N passed, N failed.
+INTEROP_VENV ?= .venv-interop
+INTEROP_STAMP := $(INTEROP_VENV)/.installed
+
+$(INTEROP_STAMP): tests/interop/requirements.txt
+	$(PYTHON) -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(INTEROP_VENV)/bin/python -m pip install --quiet -r tests/interop/requirements.txt
+	rm -rf $(INTEROP_VENV)/wheels
+	$(INTEROP_VENV)/bin/python -m pip download --quiet --no-deps --dest $(INTEROP_VENV)/wheels \
+		$$(grep -E '^(pose2sim|sports2d)==' tests/interop/requirements.txt)
+	touch $(INTEROP_STAMP)
+
+interop: models $(INTEROP_STAMP)
+	QT_QPA_PLATFORM=offscreen MPLBACKEND=Agg $(INTEROP_VENV)/bin/python tests/interop/check.py \
+		--movenet $(BIN)/movenet --wheels $(INTEROP_VENV)/wheels --work build/interop

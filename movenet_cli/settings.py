@@ -90,6 +90,10 @@ SAVGOL_POLY = 2
 # 10 frames is a third of a second at 30 fps, as long as a guess across a gap should run.
 MAX_GAP = 10
 EXPORT_FORMATS = ("openpose", "coco", "trc")
+# Keypoint layouts of the OpenPose export: COCO-17 is Pose2Sim's COCO_17 ('Body'), whose OpenSim
+# kinematics exist; COCO-18 is OpenPose's own order with a Neck (Pose2Sim's 'COCO', no kinematics).
+OPENPOSE_LAYOUTS = ("coco17", "coco18")
+OPENPOSE_LAYOUT = "coco17"
 
 # -- reports --------------------------------------------------------------------
 REPORT_LOW_SCORE = 0.3  # inputs whose mean person score is below this go in the "low score" bucket
@@ -162,7 +166,8 @@ class AnalysisSettings:
     ``filter`` is ``butterworth[:CUTOFF_HZ[:ORDER]]`` or ``savgol[:WINDOW[:POLY]]`` (an offline,
     zero-phase filter over whole tracks: it replaces the One-Euro smoothing), ``one-euro``
     (the default) or ``none``; ``max_gap`` is in frames. ``formats`` are exports
-    (:data:`EXPORT_FORMATS`); ``height`` (metres) puts the TRC export in metres.
+    (:data:`EXPORT_FORMATS`); ``height`` (metres) puts the TRC export in metres; ``layout`` is the
+    OpenPose export's keypoint layout (:data:`OPENPOSE_LAYOUTS`).
     """
 
     angles: bool = False
@@ -170,6 +175,7 @@ class AnalysisSettings:
     height: float | None = None
     filter: str | None = None
     max_gap: int = MAX_GAP
+    layout: str = OPENPOSE_LAYOUT
 
     @property
     def offline(self) -> bool:
@@ -194,6 +200,8 @@ class AnalysisSettings:
             raise UsageError(f"height must be a positive number of metres, got {self.height}")
         if self.max_gap < 1:
             raise UsageError(f"max_gap must be at least 1 frame, got {self.max_gap}")
+        if self.layout not in OPENPOSE_LAYOUTS:
+            raise UsageError(f"unknown keypoint layout {self.layout!r}; choose from {', '.join(OPENPOSE_LAYOUTS)}")
 
 def check_pose_options(model: str, backend: str, threshold: float, min_pose_score: float, input_size: int,
                        refine: str | None, accuracy: str = ACCURACY) -> None:

@@ -77,3 +77,25 @@ def clip_second(tmp_path_factory):
     run = run_movenet("video", DEMO_CLIP, "--no-video", "--json", out, "--end", "1", "-q")
     assert run.returncode == 0, run.stderr
     return load_result(out)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run when a movenet/1 result or run manifest the suite wrote breaks the shipped schema."""
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None or session.config.option.collectonly:
+        return
+    try:
+        base = factory.getbasetemp()
+    except Exception:  # noqa: BLE001 - no temporary folder: nothing was written
+        return
+    from schema_check import invalid_documents
+
+    bad = invalid_documents(Path(base))
+    if bad:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = [f"{len(bad)} JSON document(s) written by the suite break the movenet JSON Schema:", *bad[:20]]
+        if reporter is not None:
+            reporter.write_sep("=", "schema check failed", red=True)
+            for line in lines:
+                reporter.write_line(line)
+        session.exitstatus = 1

@@ -96,6 +96,27 @@ def test_side_left_mirrors_so_flexion_stays_positive():
         compute_angles(facing_minus_x.keypoints, side="front")
 
 
+def test_side_left_mirrors_x_not_y_so_segments_keep_their_meaning():
+    """Seen from the left (facing -x), x is mirrored: up stays up, backward becomes forward."""
+    kicking_back = standing(right_knee=(110, 240), right_ankle=(190, 240))  # shank horizontal, toward +x
+    right, left = pose_angles(kicking_back), pose_angles(kicking_back, side="left")
+    assert right["right_shank"] == pytest.approx(0.0) and abs(left["right_shank"]) == pytest.approx(180.0)
+    assert left["right_thigh"] == pytest.approx(-90.0) and left["trunk"] == pytest.approx(90.0)  # not flipped upside down
+    assert left["head"] == pytest.approx(90.0) and left["right_arm"] == pytest.approx(-90.0)
+    tilted = standing(left_hip=(130, 150), right_hip=(70, 160))  # the left hip higher in the image
+    assert pose_angles(tilted, side="left")["pelvis"] == pytest.approx(-pose_angles(tilted)["pelvis"])
+
+
+def test_neck_flexion_is_positive_with_the_head_forward():
+    """Facing +x, the nose ahead of the trunk line reads positive flexion; behind it, negative."""
+    for dx, sign in ((30, 1), (-30, -1)):
+        pose = standing(nose=(100 + dx, 20))  # neck (mid-shoulders) at (100, 60), trunk vertical
+        expected = sign * np.degrees(np.arctan2(30, 40))
+        assert pose_angles(pose)["neck"] == pytest.approx(expected)
+        assert pose_angles(pose)["head"] == pytest.approx(90 - expected)
+        assert pose_angles(standing(nose=(100 - dx, 20)), side="left")["neck"] == pytest.approx(expected)
+
+
 def test_below_threshold_keypoints_give_none_not_a_number():
     pose = standing()
     pose.keypoints[K["right_ankle"], 2] = 0.29

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from scipy.signal import butter, freqz
@@ -9,6 +11,7 @@ from scipy.signal import butter, freqz
 from helpers import DEMO_CLIP, run_movenet
 from movenet_cli.analysis.filters import (
     FilterError,
+    check_cutoff,
     FilterSpec,
     fill_gaps,
     filter_frames,
@@ -133,13 +136,83 @@ def test_uneven_timestamps_are_filtered_at_their_real_times():
         filter_frames(track(xs, times=t[::-1]), parse_filter("butterworth"))
 
 
-def test_cutoff_must_be_below_nyquist_and_short_segments_stay_raw():
-    with pytest.raises(UsageError, match="half the frame rate"):
-        filter_frames(track(np.arange(30.0)), parse_filter("butterworth:15"))
-    out, resampled = filter_segment(parse_filter("butterworth"), np.arange(5) / 30, np.arange(10.0).reshape(5, 2))
-    assert out is None and not resampled
+def test_a_cutoff_the_rate_cannot_support_is_refused_up_front_and_never_fails_the_filter():
+    check_cutoff(parse_filter("butterworth:14"), 30.0)
+    for rate in (30.0, 29.97):
+        with pytest.raises(UsageError, match="half the frame rate"):
+            check_cutoff(parse_filter("butterworth:15"), rate)
+    check_cutoff(parse_filter("savgol"), 1.0)  # no cut-off
+    check_cutoff(parse_filter("butterworth"), None)  # rate unknown (one frame, an image)
+    # the filter itself leaves a segment it cannot filter raw, and says which frames and why
+    xs = 100 + np.random.default_rng(0).normal(0, 3, 30)
+    out, info = filter_frames(track(xs), parse_filter("butterworth:15"))
+    assert (xs_of(out) == xs).all() and info["unfiltered_segments"] == 17
+    assert info["unfiltered"] == [{"person_id": 1, "frames": [0, 29], "keypoints": "all",
+                                   "reason": "30 fps; a 15 Hz cut-off needs more than 30 fps"}]
+
+
+def test_short_segments_stay_raw_and_are_listed():
+    out, resampled, why = filter_segment(parse_filter("butterworth"), np.arange(5) / 30, np.arange(10.0).reshape(5, 2))
+    assert out is None and not resampled and "needs at least 9" in why
     out, info = filter_frames(track(np.arange(5.0)), parse_filter("butterworth"))
     assert info["unfiltered_segments"] == 17 and (xs_of(out) == np.arange(5.0)).all()
+    assert info["unfiltered"][0]["frames"] == [0, 4] and "5 frames" in info["unfiltered"][0]["reason"]
+
+
+@pytest.mark.parametrize("spec", ["butterworth", "savgol"])
+def test_one_frame_is_left_raw_and_described_in_strict_json(spec):
+    """A 1-frame video, or any image in dir: nothing to filter, and the description has no NaN."""
+    frames = track([120.0])
+    out, info = filter_frames(frames, parse_filter(spec))
+    assert xs_of(out) == [120.0] and info["rate_hz"] is None
+    assert info["unfiltered"] == [{"person_id": 1, "frames": [0, 0], "keypoints": "all", "reason": info["unfiltered"][0]["reason"]}]
+    json.dumps(info, allow_nan=False)  # what the JSON sink does
+    assert filter_frames([], parse_filter(spec))[1]["tracks"] == 0
+
+
+def test_a_person_seen_only_through_a_slow_stretch_is_left_raw_there():
+    """Variable frame rate: 30 fps for 2 s, then 10 fps; a 6 Hz cut-off fits the first, not the second."""
+    t = np.r_[np.arange(60) / 30, 2 + np.arange(1, 40) / 10]
+    xs = 100 + np.random.default_rng(2).normal(0, 3, len(t))
+    a = track(xs, times=t, pid=1)  # seen throughout
+    b = track(xs + 300, times=t, pid=2)
+    frames = [FrameResult(i, f.time, f.people + (b[i].people if f.time > 2 else [])) for i, f in enumerate(a)]
+    out, info = filter_frames(frames, parse_filter("butterworth"))
+    assert info["rate_hz"] == 30.0
+    assert info["unfiltered"] == [{"person_id": 2, "frames": [60, 98], "keypoints": "all",
+                                   "reason": "10 fps; a 6 Hz cut-off needs more than 12 fps"}]
+    slow = np.array([f.people[1].keypoints[0, 0] for f in out[60:]])
+    assert (slow == xs[60:] + 300).all()  # raw
+    assert not np.allclose(xs_of(out), xs)  # person 1 (whole track, resampled) is filtered
+    json.dumps(info, allow_nan=False)
+
+
+def test_savgol_uses_the_window_asked_for_and_narrows_it_to_a_short_segment():
+    from scipy.signal import savgol_filter
+
+    xs = 100 + np.random.default_rng(4).normal(0, 5, 40)
+    for window in (5, 15):
+        out, info = filter_frames(track(xs), parse_filter(f"savgol:{window}:2"))
+        assert info["window"] == window
+        assert xs_of(out) == pytest.approx(savgol_filter(xs, window, 2, mode="interp"), abs=1e-9)
+    out, info = filter_frames(track(xs[:7]), parse_filter("savgol:9:2"))
+    assert xs_of(out) == pytest.approx(savgol_filter(xs[:7], 7, 2, mode="interp"), abs=1e-9)
+    assert info["narrowed"] == [{"person_id": 1, "frames": [0, 6], "keypoints": "all",
+                                 "reason": "7 frames; window 9 narrowed to 7"}] and info["unfiltered"] == []
+
+
+def test_max_gap_decides_which_gaps_are_filled():
+    from movenet_cli.pipeline.analysis import filtered
+    from movenet_cli.settings import AnalysisSettings
+
+    scores = np.full(40, 0.9)
+    scores[10:14] = 0.1  # a 4-frame gap
+    frames = track(10.0 * np.arange(40), scores=scores)
+    for max_gap, filled in ((4, 0), (5, 4 * 17), (10, 4 * 17)):
+        _, info = filter_frames(frames, parse_filter("savgol"), max_gap=max_gap)
+        assert info["filled"] == filled and info["max_gap"] == max_gap
+        out, info = filtered(frames, AnalysisSettings(filter="savgol", max_gap=max_gap), 0.3)  # as the commands call it
+        assert info["filled"] == filled and (out[11].people[0].keypoints[:, 2] == (0.3 if filled else 0.1)).all()
 
 
 def test_each_person_is_filtered_on_their_own_track():

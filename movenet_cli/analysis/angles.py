@@ -85,7 +85,7 @@ def _definitions() -> tuple[AngleDef, ...]:
             _joint(f"{s}_elbow", (f"{s}_wrist", f"{s}_elbow", f"{s}_shoulder"), 180, -1, "flexion: 0 straight arm, positive when the forearm folds forward (facing +x)"),
         ]
     defs.append(
-        _joint("neck", ("neck", "nose", "mid_hip", "neck"), 0, -1,
+        _joint("neck", ("neck", "nose", "mid_hip", "neck"), 0, 1,
                "flexion: angle from the trunk (mid_hip->neck) to neck->nose, positive forward (facing +x)",
                "not in Sports2D (its neck angle is disabled); the nose sits in front of the trunk line, so in profile an upright head reads about +20")
     )

@@ -5,23 +5,29 @@ The ``movenet/1`` JSON stays the source of truth. Each writer returns an
 (person boxes and scores in TRC, ...), so nothing is dropped without saying so.
 Every file is written to a hidden temporary name and renamed into place.
 
-- **openpose**: one ``<stem>_<12-digit frame index>_keypoints.json`` per frame (the
-  source frame index, as OpenPose numbers the frames of a video), ``version`` 1.3,
-  ``people[].pose_keypoints_2d`` as flat ``x, y, c`` in OpenPose's COCO-18 order and
-  ``person_id`` ``[track id]``. ``Neck`` is the midpoint of the shoulders with the mean
-  of their scores when both score at least ``threshold``, else ``0, 0, 0`` (how
-  OpenPose writes a part it did not find). Every other keypoint keeps its position and
-  score whatever the score.
+- **openpose**: a folder of ``<stem>_<12-digit frame index>_keypoints.json``, one per
+  frame (the source frame index, as OpenPose numbers the frames of a video: a run with
+  ``--start`` or ``--every`` keeps the video's numbers), ``version`` 1.3,
+  ``people[].pose_keypoints_2d`` as flat ``x, y, c`` and ``person_id`` ``[track id]``.
+  The keypoint layout (:data:`OPENPOSE_LAYOUTS`) is ``coco17`` by default: the 17 COCO
+  keypoints in COCO order, which is Pose2Sim's ``COCO_17`` skeleton (``pose_model =
+  'COCO_17'`` or ``'Body'``, the one its OpenSim kinematics take); or ``coco18``,
+  OpenPose's own COCO-18 order with a ``Neck`` (Pose2Sim's ``pose_model = 'COCO'``),
+  the midpoint of the shoulders with the mean of their scores when both score at least
+  ``threshold``, else ``0, 0, 0`` (how OpenPose writes a part it did not find). Every
+  other keypoint keeps its position and score whatever the score.
 - **coco**: a COCO keypoint results list (``image_id``, ``category_id``,
   ``keypoints`` as 17 ``x, y, score`` triplets, ``score``). ``image_id`` is the frame's
   source index by default; :func:`image_ids_from_ground_truth` maps the results of
   images to the ids of a COCO ground truth by file name.
-- **trc**: one OpenSim/Pose2Sim TRC per tracked person, ``<stem>_id<ID>_px.trc`` (or
-  ``_m.trc``): Pose2Sim's five header lines, markers named as Pose2Sim's ``COCO_17``
-  skeleton, one row per frame from the person's first to last frame, blank cells
-  where the person is missing or the keypoint is below ``threshold``, Z = 0. In pixels
-  the coordinates are the JSON's (x right, y down). With ``height_m`` the file is in
-  metres, y up, origin at the bottom left of the frame: see :func:`pixels_per_metre`.
+- **trc**: a folder with one OpenSim/Pose2Sim TRC per tracked person,
+  ``<stem>_id<ID>_px.trc`` (or ``_m.trc``): Pose2Sim's five header lines, markers named
+  as Pose2Sim's ``COCO_17`` skeleton, one row per processed frame of the video (every
+  file the same length, so that Sports2D's ``--load_trc_px`` pairs row and frame),
+  ``Frame#`` and ``Time`` the source frame's own, ``NaN`` where the person is missing or
+  the keypoint is below ``threshold``, Z = 0. In pixels the coordinates are the JSON's
+  (x right, y down). With ``height_m`` the file is in metres, y up, origin at the bottom
+  left of the frame: see :func:`pixels_per_metre`.
 
 Example::
 
@@ -34,9 +40,9 @@ Example::
     process_video(PoseEstimator("multipose"), "sample_media/demo_clip.mp4",
                   Outputs(json=Path("out/clip.json")), end=1.0)
     doc = load_result("out/clip.json")
-    print(write_openpose(doc, "out/openpose").notes)
+    print(write_openpose(doc, "out/clip_json").notes)              # COCO-17, Pose2Sim's 'COCO_17'
     write_coco(doc, "out/clip.coco.json")
-    print(write_trc(doc, "out/trc", height_m=1.75).paths)     # out/trc/demo_clip_id1_m.trc, ...
+    print(write_trc(doc, "out/clip_trc", height_m=1.75).paths)     # out/clip_trc/demo_clip_id1_m.trc, ...
 """
 
 from __future__ import annotations
@@ -53,17 +59,35 @@ from ..errors import MovenetError
 from ..results.load import ResultDoc
 from .. import settings
 from ..types import KEYPOINT_NAMES, FrameResult, Pose
-from ..util.fs import atomic_write
+from .filters import frame_rate
+from ..util.fs import Publication, atomic_write, temp_folder_for
 
 K = {name: i for i, name in enumerate(KEYPOINT_NAMES)}
-NECK = -1  # stands for the synthesised neck in OPENPOSE_ORDER
-# OpenPose's COCO-18 body parts, as indices into the MoveNet keypoints.
+NECK = -1  # stands for the synthesised neck in an OpenPose layout
+# Pose2Sim's names of the 17 COCO keypoints, in COCO (= MoveNet) order: its COCO_17 skeleton.
+COCO17_PARTS = ("Nose", "LEye", "REye", "LEar", "REar", "LShoulder", "RShoulder", "LElbow", "RElbow", "LWrist",
+                "RWrist", "LHip", "RHip", "LKnee", "RKnee", "LAnkle", "RAnkle")
+# OpenPose's COCO-18 body parts (Pose2Sim's COCO skeleton), as indices into the MoveNet keypoints.
 OPENPOSE_PARTS = ("Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "RHip", "RKnee",
                   "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar")
 OPENPOSE_ORDER = (0, NECK, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3)
-# Pose2Sim's marker names for the 17 COCO keypoints, in MoveNet order.
-TRC_MARKERS = ("Nose", "LEye", "REye", "LEar", "REar", "LShoulder", "RShoulder", "LElbow", "RElbow", "LWrist",
-               "RWrist", "LHip", "RHip", "LKnee", "RKnee", "LAnkle", "RAnkle")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A keypoint layout of the OpenPose export: part names, and the MoveNet keypoint of each (``NECK``: synthesised)."""
+
+    name: str
+    parts: tuple[str, ...]
+    order: tuple[int, ...]
+    pose2sim: str  # the pose_model Pose2Sim's Config.toml names it by
+
+
+OPENPOSE_LAYOUTS = {
+    "coco17": Layout("coco17", COCO17_PARTS, tuple(range(17)), "COCO_17"),
+    "coco18": Layout("coco18", OPENPOSE_PARTS, OPENPOSE_ORDER, "COCO"),
+}
+TRC_MARKERS = COCO17_PARTS  # markers named as Pose2Sim's COCO_17, in MoveNet order
 # Anthropometry for pixels_per_metre: the 2D-to-3D segment correction Sports2D applies,
 # and the ankle height as a fraction of stature (Winter, Biomechanics and Motor Control
 # of Human Movement, 2009), standing in for the heel MoveNet does not have.
@@ -110,11 +134,19 @@ def _stem(doc: ResultDoc) -> str:
 # -- OpenPose -----------------------------------------------------------------------
 
 
-def openpose_keypoints(pose: Pose, threshold: float = settings.THRESHOLD) -> list[float]:
-    """One person's ``pose_keypoints_2d``: 18 ``x, y, c`` in COCO-18 order, Neck from the shoulders."""
+def _layout(name: str) -> Layout:
+    try:
+        return OPENPOSE_LAYOUTS[name]
+    except KeyError:
+        raise ExportError(f"unknown keypoint layout {name!r}; choose from {', '.join(OPENPOSE_LAYOUTS)}") from None
+
+
+def openpose_keypoints(pose: Pose, threshold: float = settings.THRESHOLD, layout: str = settings.OPENPOSE_LAYOUT
+                       ) -> list[float]:
+    """One person's ``pose_keypoints_2d``: ``x, y, c`` per part of ``layout``; a Neck from the shoulders."""
     kp = pose.keypoints
     flat: list[float] = []
-    for index in OPENPOSE_ORDER:
+    for index in _layout(layout).order:
         if index != NECK:
             flat += [round(float(v), 3) for v in kp[index]]
             continue
@@ -126,13 +158,15 @@ def openpose_keypoints(pose: Pose, threshold: float = settings.THRESHOLD) -> lis
     return flat
 
 
-def openpose_frame(frame: FrameResult, threshold: float = settings.THRESHOLD) -> dict[str, Any]:
+def openpose_frame(frame: FrameResult, threshold: float = settings.THRESHOLD, layout: str = settings.OPENPOSE_LAYOUT
+                   ) -> dict[str, Any]:
     """One frame's OpenPose document."""
     empty: list[float] = []
     people = [
-        {"person_id": [pose.id], "pose_keypoints_2d": openpose_keypoints(pose, threshold), "face_keypoints_2d": empty,
-         "hand_left_keypoints_2d": empty, "hand_right_keypoints_2d": empty, "pose_keypoints_3d": empty,
-         "face_keypoints_3d": empty, "hand_left_keypoints_3d": empty, "hand_right_keypoints_3d": empty}
+        {"person_id": [pose.id], "pose_keypoints_2d": openpose_keypoints(pose, threshold, layout),
+         "face_keypoints_2d": empty, "hand_left_keypoints_2d": empty, "hand_right_keypoints_2d": empty,
+         "pose_keypoints_3d": empty, "face_keypoints_3d": empty, "hand_left_keypoints_3d": empty,
+         "hand_right_keypoints_3d": empty}
         for pose in frame.people
     ]
     return {"version": 1.3, "people": people}
@@ -141,28 +175,48 @@ def openpose_frame(frame: FrameResult, threshold: float = settings.THRESHOLD) ->
 Files = list  # of (path, text): what an export writes, made before anything is written
 
 
-def render_openpose(doc: ResultDoc, folder: str | os.PathLike, *, threshold: float = settings.THRESHOLD) -> tuple[Export, Files]:
+def render_openpose(doc: ResultDoc, folder: str | os.PathLike, *, threshold: float = settings.THRESHOLD,
+                    layout: str = settings.OPENPOSE_LAYOUT) -> tuple[Export, Files]:
     """The files of :func:`write_openpose`, not yet written."""
-    out, stem = Path(folder), _stem(doc)
-    export = Export("openpose", notes=[
-        "OpenPose's layout has no person box, person score or frame time; they stay in the movenet/1 JSON",
-        f"Neck is the midpoint of the shoulders (score: their mean) when both score at least {threshold:g}, else 0,0,0",
-    ])
-    files = [(out / f"{stem}_{frame.index:012d}_keypoints.json", json.dumps(openpose_frame(frame, threshold)))
+    out, stem, chosen = Path(folder), _stem(doc), _layout(layout)
+    notes = ["OpenPose's layout has no person box, person score or frame time; they stay in the movenet/1 JSON",
+             f"keypoints in the {chosen.name} layout: Pose2Sim's pose_model = '{chosen.pose2sim}'"]
+    if NECK in chosen.order:
+        notes.append(f"Neck is the midpoint of the shoulders (score: their mean) when both score at least {threshold:g}, "
+                     "else 0,0,0")
+    export = Export("openpose", notes=notes)
+    files = [(out / f"{stem}_{frame.index:012d}_keypoints.json", json.dumps(openpose_frame(frame, threshold, layout)))
              for frame in doc.frames]
     export.paths = [path for path, _ in files]
     return export, files
 
 
-def write_openpose(doc: ResultDoc, folder: str | os.PathLike, *, threshold: float = settings.THRESHOLD) -> Export:
-    """One ``<stem>_<frame:012d>_keypoints.json`` per frame into ``folder``."""
-    return _write_all(folder, *render_openpose(doc, folder, threshold=threshold))
+def write_openpose(doc: ResultDoc, folder: str | os.PathLike, *, threshold: float = settings.THRESHOLD,
+                   layout: str = settings.OPENPOSE_LAYOUT) -> Export:
+    """One ``<stem>_<frame:012d>_keypoints.json`` per frame, published as the folder ``folder`` (whole)."""
+    return _write_all(folder, *render_openpose(doc, folder, threshold=threshold, layout=layout))
 
 
 def _write_all(folder: str | os.PathLike, export: Export, files: Files) -> Export:
-    _folder(folder)
-    for path, text in files:
-        _write_text(path, text)
+    """Write ``files``, all inside ``folder``: the folder is built under a temporary name and published
+    whole (replacing a folder of that name), so a failure leaves nothing new behind."""
+    _folder(Path(folder).parent)
+    publication = Publication()
+    try:
+        tmp = temp_folder_for(folder)
+    except OSError as exc:
+        raise ExportError(f"{folder}: cannot make the folder ({exc.strerror or exc})") from None
+    publication.add(tmp, folder)
+    try:
+        for path, text in files:
+            (tmp / path.relative_to(folder)).write_text(text, encoding="utf-8", newline="\n")
+        publication.publish()
+    except OSError as exc:
+        publication.discard()
+        raise ExportError(f"{folder}: cannot be written ({exc.strerror or exc})") from None
+    except BaseException:
+        publication.discard()
+        raise
     return export
 
 
@@ -222,7 +276,10 @@ def write_coco(
     docs: ResultDoc | Iterable[ResultDoc], path: str | os.PathLike, *, image_id: ImageId = frame_image_id, category_id: int = 1
 ) -> Export:
     """Write the COCO results of ``docs`` (one document or several) to ``path``."""
-    return _write_all(Path(path).parent, *render_coco(docs, path, image_id=image_id, category_id=category_id))
+    export, [(path, text)] = render_coco(docs, path, image_id=image_id, category_id=category_id)
+    _folder(path.parent)
+    _write_text(path, text)
+    return export
 
 
 # -- TRC -----------------------------------------------------------------------------
@@ -272,38 +329,27 @@ def _tracks(frames: list[FrameResult]) -> dict[int, dict[int, Pose]]:
     return tracks
 
 
-def _rate(frames: list[FrameResult], fps: float | None) -> float:
-    """Frames per second of the processed frames: the source fps over the frame step when they agree."""
-    steps = np.diff([f.time for f in frames])
-    steps = steps[steps > 0]
-    if not len(steps):
-        return fps or 30.0
-    step = float(np.median(steps))
-    every = round(step * fps) if fps else 0
-    if every >= 1 and abs(step - every / fps) <= 1e-3 * step:
-        return fps / every
-    return round(1.0 / step, 3)
-
-
 def trc_text(name: str, frames: list[FrameResult], track: dict[int, Pose], *, rate: float, units: str,
              transform: Callable[[np.ndarray], np.ndarray], threshold: float = settings.THRESHOLD) -> str:
-    """One person's TRC file: Pose2Sim's header, then Frame#, Time and X, Y, Z of every marker per frame."""
-    span = range(min(track), max(track) + 1)
-    count, digits = len(span), 5 if units == "m" else 3
+    """One person's TRC file: Pose2Sim's header, then Frame#, Time and X, Y, Z of every marker for
+    every frame of ``frames`` (``NaN`` where the person is missing or a keypoint is unsure)."""
+    count, digits = len(frames), 5 if units == "m" else 3
     lines = [
         f"PathFileType\t4\t(X/Y/Z)\t{name}",
         "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\tOrigNumFrames",
-        "\t".join(map(str, [f"{rate:g}", f"{rate:g}", count, len(TRC_MARKERS), units, f"{rate:g}", frames[span[0]].index, count])),
+        "\t".join(map(str, [f"{rate:.10g}", f"{rate:.10g}", count, len(TRC_MARKERS), units, f"{rate:.10g}",
+                            frames[0].index, count])),
         "Frame#\tTime\t" + "\t\t\t".join(TRC_MARKERS) + "\t\t\t",
         "\t\t" + "\t".join(f"X{i}\tY{i}\tZ{i}" for i in range(1, len(TRC_MARKERS) + 1)),
     ]
-    for n in span:
-        cells = [str(frames[n].index), f"{frames[n].time:.6f}"]
+    missing = ["NaN", "NaN", "NaN"]
+    for n, frame in enumerate(frames):
+        cells = [str(frame.index), f"{frame.time:.6f}"]
         pose = track.get(n)
         xy = transform(pose.keypoints[:, :2]) if pose is not None else None
         for k in range(len(TRC_MARKERS)):
             if pose is None or pose.keypoints[k, 2] < threshold:
-                cells += ["", "", ""]
+                cells += missing
             else:
                 cells += [f"{xy[k, 0]:.{digits}f}", f"{xy[k, 1]:.{digits}f}", f"{0:.{digits}f}"]
         lines.append("\t".join(cells))
@@ -337,10 +383,12 @@ def render_trc(
         raise ExportError(f"{doc.path}: nobody was found, so there is no TRC to write")
     units, transform, note = _scaling(doc, tracks, height_m, scale_person, threshold)
     out, stem = Path(folder), _stem(doc)
-    rate = _rate(doc.frames, float(doc.source.get("fps") or 0) or None)
+    fps = float(doc.source.get("fps") or 0) or None
+    rate = frame_rate(doc.frames, fps) or fps or 30.0
     export = Export("trc", notes=[
         f"coordinates in {note}; Z is 0",
-        f"keypoints below {threshold:g}, and frames without the person, are blank cells",
+        f"keypoints below {threshold:g}, and frames without the person, are NaN; every file has a row for each "
+        "frame of the run, Frame# and Time the video's own",
         "TRC has no keypoint scores, person boxes or person scores; they stay in the movenet/1 JSON",
     ])
     files = []
@@ -356,7 +404,7 @@ def write_trc(
     doc: ResultDoc, folder: str | os.PathLike, *, height_m: float | None = None, scale_person: int | None = None,
     threshold: float = settings.THRESHOLD,
 ) -> Export:
-    """One TRC per tracked person into ``folder``; in metres when ``height_m`` is given.
+    """One TRC per tracked person, published as the folder ``folder`` (whole); in metres when ``height_m`` is given.
 
     The scale comes from ``scale_person`` (default: the person seen in most frames)
     and applies to everyone, as in Sports2D, which scales from its first person.

@@ -17,7 +17,11 @@ filling short gaps). Per tracked person (``Pose.id``) and keypoint:
 Keypoints filled across a short gap get the interpolated position and the score
 ``threshold`` (they pass it, just), so they are drawn and used; the ``"filled"`` count
 in the description says how many. Frames where the person is absent are not given one.
-A segment too short for the filter keeps its raw positions (``"unfiltered_segments"``).
+A segment too short for the filter, or sampled too slowly for its cut-off (a variable frame
+rate video whose person is seen only through a slow stretch), keeps its raw positions and is
+listed under ``"unfiltered"`` with the reason; a Savitzky-Golay window wider than a segment is
+narrowed to it (``"narrowed"``). A filter never fails a run on its data: only a cut-off the
+video's own frame rate can never support is refused, before any work (:func:`check_cutoff`).
 
 Example::
 
@@ -37,14 +41,15 @@ Example::
 from __future__ import annotations
 
 import copy
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 import numpy as np
 from .. import settings
 from ..errors import MovenetError, UsageError
-from ..types import FrameResult
+from ..types import KEYPOINT_NAMES, FrameResult
 
 DEFAULT_MAX_GAP = settings.MAX_GAP
 KINDS = settings.FILTERS
@@ -142,38 +147,61 @@ def _uniform(times: np.ndarray) -> bool:
     return bool(np.all(np.abs(steps - np.median(steps)) <= 0.01 * np.median(steps)))
 
 
-def _apply(spec: FilterSpec, values: np.ndarray, rate: float) -> np.ndarray | None:
-    """Filter evenly sampled ``values`` (n, d) along axis 0; ``None`` when the segment is too short."""
+def check_cutoff(spec: FilterSpec, rate_hz: float | None, what: str = "the video") -> None:
+    """Refuse a Butterworth cut-off at or above half of ``rate_hz`` (frames per second of ``what``):
+    no segment of it could be filtered. Called before any work; ``None`` (rate unknown) passes."""
+    if spec.kind == "butterworth" and rate_hz and math.isfinite(rate_hz) and spec.cutoff_hz >= 0.999 * rate_hz / 2:
+        raise UsageError(f"--filter butterworth:{spec.cutoff_hz:g}: the cut-off must be below half the frame rate "
+                         f"of {what} ({rate_hz / 2:g} Hz at {rate_hz:g} fps)")
+
+
+def segment_plan(spec: FilterSpec, n: int, rate: float) -> tuple[FilterSpec | None, str]:
+    """How a gap-free segment of ``n`` samples at ``rate`` Hz is filtered: the spec to apply (``None``:
+    left raw) and, when that is not ``spec`` as asked, why."""
+    if spec.kind == "butterworth":
+        need = max(3, 2 * spec.order + 1)
+        if n < need:
+            return None, f"{n} frame{'s' if n != 1 else ''}; Butterworth of order {spec.order} needs at least {need}"
+        if spec.cutoff_hz >= 0.999 * rate / 2:
+            return None, f"{rate:.4g} fps; a {spec.cutoff_hz:g} Hz cut-off needs more than {2 * spec.cutoff_hz:g} fps"
+        return spec, ""
+    window, need = min(spec.window, n if n % 2 else n - 1), max(3, spec.poly + 1 + spec.poly % 2)
+    if window < need:
+        return None, f"{n} frame{'s' if n != 1 else ''}; Savitzky-Golay of order {spec.poly} needs at least {need}"
+    if window < spec.window:
+        return replace(spec, window=window), f"{n} frames; window {spec.window} narrowed to {window}"
+    return spec, ""
+
+
+def _apply(spec: FilterSpec, values: np.ndarray, rate: float) -> np.ndarray:
+    """Filter evenly sampled ``values`` (n, d) along axis 0 with ``spec`` as :func:`segment_plan` gave it."""
     from scipy.signal import butter, filtfilt, savgol_filter  # scipy loads only when a filter runs
 
-    n = len(values)
     if spec.kind == "butterworth":
         b, a = butter(spec.order, spec.cutoff_hz, btype="low", fs=rate)
-        padlen = min(3 * max(len(a), len(b)), n - 1)
-        if n < 2 * spec.order + 1:
-            return None
-        return filtfilt(b, a, values, axis=0, padlen=padlen)
-    window = min(spec.window, n if n % 2 else n - 1)
-    if window <= spec.poly:
-        return None
-    return savgol_filter(values, window, spec.poly, axis=0, mode="interp")
+        return filtfilt(b, a, values, axis=0, padlen=min(3 * max(len(a), len(b)), len(values) - 1))
+    return savgol_filter(values, spec.window, spec.poly, axis=0, mode="interp")
 
 
-def filter_segment(spec: FilterSpec, times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray | None, bool]:
-    """Zero-phase filter one gap-free segment sampled at ``times``; returns (values or None, resampled)."""
-    if len(times) < 3:
-        return None, False
-    if _uniform(times):
-        return _apply(spec, values, 1.0 / float(np.median(np.diff(times)))), False
+def filter_segment(spec: FilterSpec, times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray | None, bool, str]:
+    """Zero-phase filter one gap-free segment sampled at ``times``.
+
+    Returns the values (``None``: the segment is left raw), whether it was resampled onto an even
+    grid first, and why it was not filtered as asked ("" when it was)."""
+    n = len(times)
+    step = float(np.median(np.diff(times))) if n > 1 else float("nan")
+    even = n < 3 or _uniform(times)
+    count = n if even else int(round((times[-1] - times[0]) / step)) + 1
+    plan, why = segment_plan(spec, count, 1.0 / step if n > 1 else float("nan"))
+    if plan is None:
+        return None, False, why
+    if even:
+        return _apply(plan, values, 1.0 / step), False, why
     from scipy.interpolate import CubicSpline
 
-    count = int(round((times[-1] - times[0]) / float(np.median(np.diff(times))))) + 1
     grid = np.linspace(times[0], times[-1], count)  # the segment's own ends: nothing is extrapolated
     on_grid = CubicSpline(times, values, axis=0)(grid)
-    out = _apply(spec, on_grid, 1.0 / (grid[1] - grid[0]))
-    if out is None:
-        return None, True
-    return CubicSpline(grid, out, axis=0)(times), True
+    return CubicSpline(grid, _apply(plan, on_grid, 1.0 / (grid[1] - grid[0])), axis=0)(times), True, why
 
 
 # -- tracks ------------------------------------------------------------------------
@@ -188,35 +216,59 @@ def _tracks(frames: list[FrameResult]) -> dict[int, dict[int, int]]:
     return tracks
 
 
-def _check_rate(spec: FilterSpec, frames: list[FrameResult]) -> float:
-    times = np.array([f.time for f in frames], np.float64)
-    steps = np.diff(times)
+def frame_rate(frames: list[FrameResult], fps: float | None = None) -> float | None:
+    """Frames per second of ``frames``: the source's ``fps`` over the frame step when they agree (so
+    29.97 stays 29.97), else the rate of the median step; ``None`` for fewer than two frames."""
+    steps = np.diff([f.time for f in frames])
     steps = steps[steps > 0]
-    rate = 1.0 / float(np.median(steps)) if len(steps) else float("nan")
-    if spec.kind == "butterworth" and len(steps) and spec.cutoff_hz >= 0.999 * rate / 2:
-        raise UsageError(
-            f"--filter butterworth:{spec.cutoff_hz:g}: the cut-off must be below half the frame rate ({rate / 2:g} Hz)"
-        )
-    return rate
+    if not len(steps):
+        return None
+    step = float(np.median(steps))
+    every = round(step * fps) if fps else 0
+    if every >= 1 and abs(step - every / fps) <= 1e-3 * step:
+        return fps / every
+    return 1.0 / step
 
 
-def _filter_keypoint(spec, times, xy, max_gap, counts) -> tuple[np.ndarray, np.ndarray]:
-    """Fill and filter one keypoint's (n, 2) track (nan = gap); returns new xy and the filled mask."""
+class _Done:
+    """What a filter run did: counts, and the segments not filtered as asked, by person, frames and reason."""
+
+    def __init__(self) -> None:
+        self.counts = dict(segments=0, resampled_segments=0, unfiltered_segments=0, filled=0)
+        self.unlike: dict[tuple[str, int, int, int, str], list[str]] = {}
+
+    def segment(self, person: int, frames: tuple[int, int], keypoint: str, resampled: bool, filtered: bool, why: str):
+        self.counts["segments"] += 1
+        self.counts["resampled_segments"] += int(resampled)
+        self.counts["unfiltered_segments"] += int(not filtered)
+        if why:
+            key = ("unfiltered" if not filtered else "narrowed", person, *frames, why)
+            self.unlike.setdefault(key, []).append(keypoint)
+
+    def lists(self) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {"unfiltered": [], "narrowed": []}
+        for (kind, person, first, last, why), names in self.unlike.items():
+            out[kind].append({"person_id": person, "frames": [first, last],
+                              "keypoints": "all" if len(names) == len(KEYPOINT_NAMES) else names, "reason": why})
+        return out
+
+
+def _filter_keypoint(spec, times, xy, max_gap, done: _Done, where) -> tuple[np.ndarray, np.ndarray]:
+    """Fill and filter one keypoint's (n, 2) track (nan = gap); returns new xy and the filled mask.
+    ``where(start, stop)`` names the segment for ``done``: (person, (first frame, last frame), keypoint)."""
     xy, filled = fill_gaps(times, xy, max_gap)
     present = ~np.isnan(xy).any(axis=1)
     for start, stop in _runs(present):
-        out, resampled = filter_segment(spec, times[start:stop], xy[start:stop])
-        counts["segments"] += 1
-        counts["resampled_segments"] += int(resampled)
-        if out is None:
-            counts["unfiltered_segments"] += 1
-        else:
+        out, resampled, why = filter_segment(spec, times[start:stop], xy[start:stop])
+        person, frames, keypoint = where(start, stop)
+        done.segment(person, frames, keypoint, resampled, out is not None, why)
+        if out is not None:
             xy[start:stop] = out
-    counts["filled"] += int(filled.sum())
+    done.counts["filled"] += int(filled.sum())
     return xy, filled
 
 
-def _filter_track(spec, frames, track: dict[int, int], max_gap: int, threshold: float, counts) -> None:
+def _filter_track(spec, frames, pid: int, track: dict[int, int], max_gap: int, threshold: float, done: _Done) -> None:
     """Filter one person's keypoints in place (``frames`` are copies)."""
     span = np.arange(min(track), max(track) + 1)
     times = np.array([frames[n].time for n in span], np.float64)
@@ -226,7 +278,8 @@ def _filter_track(spec, frames, track: dict[int, int], max_gap: int, threshold: 
             kp[i] = frames[n].people[track[n]].keypoints
     for k in range(kp.shape[1]):
         xy = np.where((kp[:, k, 2] >= threshold)[:, None], kp[:, k, :2], np.nan)
-        new, filled = _filter_keypoint(spec, times, xy, max_gap, counts)
+        where = lambda a, b, k=k: (pid, (frames[span[a]].index, frames[span[b - 1]].index), KEYPOINT_NAMES[k])  # noqa: E731
+        new, filled = _filter_keypoint(spec, times, xy, max_gap, done, where)
         for i, n in enumerate(span):
             if n in track and not np.isnan(new[i]).any():
                 pose = frames[n].people[track[n]]
@@ -240,8 +293,10 @@ def filter_frames(
 ) -> tuple[list[FrameResult], dict[str, Any]]:
     """Zero-phase filter every tracked person's keypoints; returns new frames and what was done.
 
-    ``frames`` are in time order; they are not modified. The dict is meant for the JSON
-    ``model`` block (key ``"filter"``).
+    ``frames`` are in time order; they are not modified. A segment too short or too slowly sampled
+    for the filter is left raw (a Savitzky-Golay window wider than the segment is narrowed to it):
+    the dict lists those under ``"unfiltered"`` and ``"narrowed"`` (person, first and last frame
+    index, keypoints, reason). The dict is meant for the JSON ``model`` block (key ``"filter"``).
     """
     frames = copy.deepcopy(list(frames))
     if not spec.offline:
@@ -252,12 +307,13 @@ def filter_frames(
     if np.any(np.diff(times) <= 0):
         bad = int(np.flatnonzero(np.diff(times) <= 0)[0]) + 1
         raise FilterError(f"frame {frames[bad].index}: time {frames[bad].time:g} s does not follow the previous frame's")
-    rate = _check_rate(spec, frames) if frames else float("nan")
-    counts = dict(segments=0, resampled_segments=0, unfiltered_segments=0, filled=0)
+    rate = frame_rate(frames)
+    done = _Done()
     tracks = _tracks(frames)
-    for track in tracks.values():
-        _filter_track(spec, frames, track, max_gap, threshold, counts)
-    return frames, describe(spec, max_gap=max_gap, threshold=threshold, rate_hz=round(rate, 3), tracks=len(tracks), **counts)
+    for pid, track in tracks.items():
+        _filter_track(spec, frames, pid, track, max_gap, threshold, done)
+    return frames, describe(spec, max_gap=max_gap, threshold=threshold, rate_hz=None if rate is None else round(rate, 3),
+                            tracks=len(tracks), **done.counts, **done.lists())
 
 
 def describe(spec: FilterSpec, **done: Any) -> dict[str, Any]:

@@ -213,7 +213,14 @@ def analysis_options(fn):
                      "trc (a folder, one file per tracked person). Repeatable."),
         click.option("--height", type=Number(positive=True), default=None,
                      help="The person's height in metres: the TRC export is then in metres (scale from this height)."),
+        openpose_layout_option,
     ])
+
+
+openpose_layout_option = click.option(
+    "--openpose-layout", "layout", type=click.Choice(settings.OPENPOSE_LAYOUTS), default=settings.OPENPOSE_LAYOUT,
+    show_default=True, help="Keypoints of the OpenPose export: coco17 (Pose2Sim pose_model 'COCO_17', which its "
+    "kinematics take) or coco18 (OpenPose's COCO order with a Neck, Pose2Sim 'COCO').")
 
 
 def filter_options(fn):
@@ -228,7 +235,8 @@ def filter_options(fn):
     ])
 
 
-ANALYSIS_KEYS = {"angles": "angles", "formats": "formats", "height": "height", "filter_": "filter", "max_gap": "max_gap"}
+ANALYSIS_KEYS = {"angles": "angles", "formats": "formats", "height": "height", "filter_": "filter", "max_gap": "max_gap",
+                 "layout": "layout"}
 
 
 def analysis_settings(params: dict) -> AnalysisSettings:

@@ -51,7 +51,7 @@ from ..types import FrameResult
 from ..util.preflight import check_input
 from ..util.progress import progress_bar
 from ..util.system import encoder_threads
-from .analysis import publish_analysis, video_quality, wanted
+from .analysis import check_filter_rate, publish_analysis, video_quality, wanted
 from .outputs import Outputs, OutputSet, model_info, open_sinks, source_info
 from .stages import DONE, QUEUE_DEPTH, Decoded, Estimated, Stage, get, put
 
@@ -215,6 +215,7 @@ def process_video(
     seconds); what a URL cannot give is left out with a line to ``warn`` (default: the log)."""
     settings.check_frame_range(start, end, every)
     path, info = _open_input(path, url_timeout, outputs, progress, warn or logger.warning)
+    check_filter_rate(analysis, info.fps, every, display_url(source_name or path))
     box = estimator.plan(info.height, info.width)
     process = FrameProcessor(video_quality(quality or VideoQuality(), analysis), estimator, info.width, info.height)
     run = _Run(path, info, estimator, process, box, threading.Event(), queue.Queue(QUEUE_DEPTH),
