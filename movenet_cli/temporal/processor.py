@@ -7,6 +7,9 @@ in frame order, in its inference thread:
   (:class:`~movenet_cli.temporal.follow.CropFollower`) instead of always seeing the whole frame;
 * MultiPose people are re-estimated on crops when the estimator has a refiner, then get
   stable ids from a tracker (:mod:`movenet_cli.temporal.tracking`);
+* MultiPose at ``--accuracy high`` detects people only now and then and follows each one with
+  Thunder between (:class:`~movenet_cli.temporal.high.VideoHigh`; ``MOVENET_VIDEO_HIGH=frame``
+  runs every frame as a photo instead);
 * everyone's keypoints are One-Euro smoothed per id (:mod:`movenet_cli.temporal.smoothing`).
 
 What happens is set by :class:`~movenet_cli.settings.VideoQuality`.
@@ -30,13 +33,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import os
+
 import numpy as np
 
+from .. import settings
 from ..pose.crops import crop_resize, keypoint_extent
 from ..pose.estimator import PoseEstimator
 from ..settings import VideoQuality
 from ..types import Pose
 from .follow import CropFollower
+from .high import VideoHigh
 from .smoothing import KeypointSmoother
 from .tracking import make_tracker
 
@@ -61,6 +68,9 @@ class FrameProcessor:
                 max_age=options.max_age,
                 min_similarity=options.min_similarity,
             )
+        self.video_high = None
+        if video_native_high(estimator):
+            self.video_high = VideoHigh(estimator.accurate)
         self.smoother = None
         if options.smooth and (self.tracker is not None or not multipose):
             self.smoother = KeypointSmoother(width, height, options.smoothing)
@@ -79,13 +89,14 @@ class FrameProcessor:
             },
             "smoothing": None if self.smoother is None else dict(vars(self.smoother.params), filter="one-euro"),
             "crop_following": self.follower is not None,
+            "video_high": None if self.video_high is None else self.video_high.info(),
         }
 
     @property
     def batchable(self) -> bool:
         """Whether the model input is always the letterboxed frame, so that frames can be run
         in batches and handed to :meth:`finish` (no crop that follows earlier results)."""
-        return self.follower is None
+        return self.follower is None and self.video_high is None
 
     @property
     def uses_image(self) -> bool:
@@ -98,6 +109,8 @@ class FrameProcessor:
         the accuracy level for the whole batch). ``tensors`` are the letterboxed frames."""
         est = self.estimator
         crop = self.follower.crop if self.follower is not None else None
+        if self.video_high is not None:
+            return [self.video_high(image) for image in images]
         if est.accurate is not None:
             crops = None if est.spec.multipose else [crop] * len(images)
             return est.accurate.estimate_batch(images, crops)
@@ -131,3 +144,12 @@ class FrameProcessor:
             self.smoother.apply(people, time)
             for pose in people:  # SinglePose boxes are the extent of the keypoints
                 pose.bbox = keypoint_extent(pose.keypoints, self.estimator.threshold)
+
+
+def video_native_high(estimator: PoseEstimator) -> bool:
+    """Whether a video at ``estimator``'s level runs video-native ``high`` (MultiPose at ``high``,
+    unless ``MOVENET_VIDEO_HIGH=frame`` asks for every frame on its own)."""
+    accurate = estimator.accurate
+    if accurate is None or not accurate.multipose or accurate.level != "high" or accurate.refiner is None:
+        return False
+    return os.environ.get(settings.VIDEO_HIGH_ENV, settings.VIDEO_HIGH) != "frame"
