@@ -15,6 +15,10 @@
   planes, see ``movenet_cli/media/yuv.py``), stage by stage and as ``movenet video`` with
   ``MOVENET_FRAMES=rgb`` and without, reported as medians of the rounds; and the peak memory of
   the process tree on a 4K clip, both ways;
+* ``--accuracy high`` on video, video-native and per frame (``MOVENET_VIDEO_HIGH=frame``): fps, CPU,
+  whole-process wall and CPU against ``standard``, and how far video-native's keypoints are from
+  per-frame high's (:func:`movenet_cli.temporal.high.agreement`);
+* a CPU profile of ``movenet video`` (``bench/profile_video.py``: every thread by its own CPU clock);
 
 then prints a table and writes ``bench/REPORT.md``. The clip is the 1768x994 ``demo.mp4`` of the
 ``sports2d`` package (BSD-3-Clause), fetched once with ``pip download`` into ``--cache``; without
@@ -602,6 +606,8 @@ def main(argv: list[str] | None = None) -> int:
 
         extra["high_agreement"] = _high_agreement(tmp)
         print(f"  --accuracy high, video-native against per-frame: {extra['high_agreement']}", flush=True)
+        print("profile", flush=True)
+        extra["profile"] = profile_table(clip)
         print("memory and start-up", flush=True)
         if table is not None:
             extra["agreement"] = agreement(tmp / "out-rgb.json", tmp / "out.json", info)
@@ -645,7 +651,9 @@ def _rgb_and_yuv_stages(r: Results, clip, est, table, pool, planes, poses, frame
 
 
 HIGH_ROWS = {  # key: (name, extra environment)
-    "high": ("movenet video --accuracy high (video-native)", {}),
+    "high": ("movenet video --accuracy high (video-native, Lightning between detections)", {}),
+    "high_thunder": ("movenet video --accuracy high, Thunder between (MOVENET_VIDEO_HIGH=thunder)",
+                     {"MOVENET_VIDEO_HIGH": "thunder"}),
     "high_frame": ("movenet video --accuracy high, per frame (MOVENET_VIDEO_HIGH=frame)", {"MOVENET_VIDEO_HIGH": "frame"}),
 }
 
@@ -666,7 +674,16 @@ def _high_agreement(tmp: Path) -> dict:
         return [f.people for f in load_result(tmp / f"{key}.json").frames]
 
     ref = people("high_frame")
-    return {"video-native": people_agreement(ref, people("high")), "standard": people_agreement(ref, people("out"))}
+    return {"video-native": people_agreement(ref, people("high")), "thunder": people_agreement(ref, people("high_thunder")),
+            "standard": people_agreement(ref, people("out"))}
+
+
+def profile_table(clip: Path) -> str:
+    """bench/profile_video.py on the clip, in a child process: its Markdown table."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "profile_video.py"), str(clip)], env=env,
+                         capture_output=True, text=True)
+    return run.stdout.strip() if run.returncode == 0 else f"(profile failed: {run.stderr.strip()[-300:]})"
 
 
 def agreement(rgb_json: Path, yuv_json: Path, info) -> str:
@@ -818,6 +835,8 @@ def build_report(r: dict[str, Timing], extra: dict, env: dict, mach: dict, clip_
         lines.append(f"| {label} | {fmt.format(value)} | {'yes' if ok else '**no**'} |")
     if "high" in r:
         lines += ["", *_high_section(r, extra)]
+    if extra.get("profile"):
+        lines += ["", "## Profile of `movenet video` (`python bench/profile_video.py CLIP`)", "", extra["profile"]]
     if "video_rgb" in r:
         lines += ["", *_ways_section(r, extra, cores)]
     lines += ["", "## What limits each ratio", "", *_analysis(r, extra, cores, video_stages, video_bounds, data_bounds)]
@@ -960,8 +979,8 @@ def _high_section(r: Results, extra: dict) -> list[str]:
         "## `--accuracy high` on video (medians of the rounds)",
         "",
         "Video-native `high` runs per-frame high's detection (MultiPose at 320 and its mirror, Thunder on each "
-        "person) every 10 frames and when someone is lost, and between detections only Thunder, on squares from "
-        "the last boxes (`temporal/high.py`). Whole process: the command from start to exit, CPU of every thread "
+        "person) every 10 frames and when someone is lost, and between detections only SinglePose Lightning "
+        "(or Thunder), on squares from the last boxes (`temporal/high.py`). Whole process: the command from start to exit, CPU of every thread "
         "and ffmpeg process. Agreement with per-frame `high`, on the last round's JSON (tracked and smoothed, as "
         "written): keypoints scoring >= 0.3 in both, distance over the diagonal of per-frame high's box.",
         "",
@@ -969,10 +988,11 @@ def _high_section(r: Results, extra: dict) -> list[str]:
         "| median, p95 distance | people/frame | frames with another count |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for key, label in (("video", "`standard`"), ("high", "`high`, video-native"), ("high_frame", "`high`, per frame")):
+    for key, label in (("video", "`standard`"), ("high", "`high`, video-native (Lightning between)"),
+                       ("high_thunder", "`high`, video-native, Thunder between"), ("high_frame", "`high`, per frame")):
         fps, cpu_ms, _ = r.median(key)
         wall, cpu = whole[key]
-        a = {"high": agree["video-native"], "video": agree["standard"]}.get(key)
+        a = {"high": agree["video-native"], "high_thunder": agree["thunder"], "video": agree["standard"]}.get(key)
         near = f"{a['median']:.2f}%, {a['p95']:.2f}%" if a else "(reference)"
         people = f"{a['people']:.2f}" if a else f"{agree['standard']['people_ref']:.2f}"
         other = f"{a['count_differs']:.0f}%" if a else ""

@@ -70,10 +70,10 @@ def quality(encoded: Path, reference: Path, scale: bool) -> tuple[float, float]:
     """SSIM (all planes) and luma PSNR of ``encoded`` against ``reference``."""
     ref = f"[1:v]{HALF}[r]" if scale else "[1:v]null[r]"
     out = subprocess.run([FF, "-v", "info", "-hide_banner", "-i", str(encoded), "-i", str(reference),
-                          "-lavfi", f"{ref};[0:v][r]ssim", "-f", "null", "-"], capture_output=True, text=True)
+                          "-lavfi", f"{ref};[0:v][r]ssim=shortest=1", "-f", "null", "-"], capture_output=True, text=True)
     ssim = float(re.findall(r"All:([\d.]+)", out.stderr)[-1])
     out = subprocess.run([FF, "-v", "info", "-hide_banner", "-i", str(encoded), "-i", str(reference),
-                          "-lavfi", f"{ref};[0:v][r]psnr", "-f", "null", "-"], capture_output=True, text=True)
+                          "-lavfi", f"{ref};[0:v][r]psnr=shortest=1", "-f", "null", "-"], capture_output=True, text=True)
     psnr = float(re.findall(r"y:([\d.inf]+)", out.stderr)[-1])
     return ssim, psnr
 
@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("lossless", type=Path)
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--only", nargs="*", help="names of settings to run")
+    parser.add_argument("--frames", type=int, help="only the first N frames")
     args = parser.parse_args(argv)
     probe = subprocess.run([FF, "-hide_banner", "-i", str(args.lossless)], capture_output=True, text=True).stderr
     w, h = re.search(r"Video: .*?(\d{3,5})x(\d{3,5})", probe).groups()
@@ -92,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         raw = tmp / "ref.yuv"
-        subprocess.run([FF, "-v", "error", "-i", str(args.lossless), "-f", "rawvideo", "-pix_fmt", "yuv420p", str(raw)],
-                       check=True)
+        subprocess.run([FF, "-v", "error", "-i", str(args.lossless), *(["-frames:v", str(args.frames)] if args.frames else []),
+                        "-f", "rawvideo", "-pix_fmt", "yuv420p", str(raw)], check=True)
         frames = raw.stat().st_size // (int(w) * int(h) * 3 // 2)
         cpu: dict[str, list[float]] = {n: [] for n in names}
         for _ in range(args.reps):  # interleaved rounds
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for name in names:
             ssim, psnr = quality(tmp / f"{name}.mp4", args.lossless, "@scale" in SETTINGS[name])
+            print(f"  {name}: {1000 * min(cpu[name]) / frames:.1f} ms, SSIM {ssim:.4f}, PSNR {psnr:.2f}", flush=True)
             rows.append({"setting": name, "cpu_ms": 1000 * min(cpu[name]) / frames,
                          "size_mb": (tmp / f"{name}.mp4").stat().st_size / 1e6, "ssim": ssim, "psnr": psnr})
     print(f"{frames} frames {w}x{h}; load average {' '.join(load0)} before, "

@@ -45,24 +45,29 @@ def run(fn, frames: list) -> tuple[list, float]:
     return out, 1000 * (_cpu() - c0) / len(frames)
 
 
-def measure(clip: Path, everies: list[int], max_frames: int | None, reps: int) -> list[dict]:
+def measure(clip: Path, everies: list[int], max_frames: int | None, reps: int, kinds: list[str]) -> list[dict]:
     frames = [f.image for f in iter_frames(clip)][:max_frames]
     est = PoseEstimator("multipose", accuracy="high")
     est.accurate(frames[0])  # warm both models
     ref, ref_cpu, rows = None, [], []
     no_flip = AccurateEstimator(est, recipe=dataclasses.replace(est.accurate.recipe, flip=False),
                                 refiner=est.accurate.refiner)
-    variants = [(f"video-native, detect every {n}", n, True, est.accurate) for n in everies]
-    variants += [(f"video-native, detect every {n}, detection not mirrored", n, True, no_flip) for n in everies]
-    variants += [(f"video-native, detect every {everies[0]}, no motion", everies[0], False, est.accurate)]
+    light = PoseEstimator("lightning") if "lightning" in kinds else None
+    variants = [(f"video-native, detect every {n}, Thunder between", n, True, est.accurate, None) for n in everies]
+    if "no-mirror" in kinds:
+        variants += [(f"video-native, detect every {n}, detection not mirrored", n, True, no_flip, None) for n in everies]
+    if "no-motion" in kinds:
+        variants += [(f"video-native, detect every {everies[0]}, no motion", everies[0], False, est.accurate, None)]
+    if light is not None:
+        variants += [(f"video-native, detect every {n}, Lightning between", n, True, est.accurate, light) for n in everies]
     cpu: dict[str, list[float]] = {}
     outs: dict[str, list] = {}
     for _ in range(reps):  # interleaved: other work on the machine hits every variant alike
         found, ms = run(lambda im: est.accurate.estimate_batch([im])[0], frames)
         ref = ref or found
         ref_cpu.append(ms)
-        for name, n, motion, accurate in variants:
-            follow = VideoHigh(accurate, n, motion=motion)
+        for name, n, motion, accurate, follower in variants:
+            follow = VideoHigh(accurate, n, motion=motion, follower=follower)
             outs[name], ms = run(follow, frames)
             cpu.setdefault(name, []).append(ms)
             outs[name + " detections"] = follow.detections
@@ -91,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=int, nargs="+", default=[10, 5, 15, 30])
     parser.add_argument("--frames", type=int, default=None, help="at most this many frames of each clip")
     parser.add_argument("--reps", type=int, default=1)
+    parser.add_argument("--variants", nargs="*", default=["lightning", "no-mirror", "no-motion"],
+                        help="besides detection every N: no-mirror, no-motion, lightning")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "movenet-bench")
     args = parser.parse_args(argv)
     clips = args.clip
@@ -102,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     rows = []
     for clip in clips:
-        rows += measure(clip, args.every, args.frames, args.reps)
-        print(table(rows[-2 * len(args.every) - 2:]), flush=True)
+        found = measure(clip, args.every, args.frames, args.reps, args.variants)
+        rows += found
+        print(table(found), flush=True)
     print()
     print(table(rows))
     print(f"\nload average before: {' '.join(load)}; after: "

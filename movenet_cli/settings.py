@@ -37,11 +37,11 @@ REFINE_MARGIN = 0.0
 ACCURACY_LEVELS = ("standard", "high", "max")
 ACCURACY = "standard"  # video, dir, eval: footage at a useful speed
 ACCURACY_IMAGE = "high"  # image: one photo, where 0.5 s against 0.3 s is nothing to a person
-# MultiPose "high" on video: "track" detects now and then and follows people between (temporal/high.py),
-# "frame" runs every frame as a photo. MOVENET_VIDEO_HIGH=frame picks the per-frame way, to compare.
-VIDEO_HIGH_MODES = ("track", "frame")
+# MultiPose "high" on video (temporal/high.py): detect now and then, follow each person between with
+# SinglePose "lightning" or "thunder"; "frame" runs every frame as a photo. MOVENET_VIDEO_HIGH picks one.
+VIDEO_HIGH_MODES = ("lightning", "thunder", "frame")
 VIDEO_HIGH_ENV = "MOVENET_VIDEO_HIGH"
-VIDEO_HIGH = "track"
+VIDEO_HIGH = "lightning"
 
 # -- drawing --------------------------------------------------------------------
 DRAW_LAYERS = ("skeleton", "points", "boxes", "ids", "scores", "angles")

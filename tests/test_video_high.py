@@ -28,18 +28,29 @@ def _run(est, clip, end, tmp_path, monkeypatch, mode):
     return found, json.loads(out.read_text())["model"], detections
 
 
-@pytest.mark.parametrize("clip, end", [(DEMO_CLIP, 1.0), (PORTRAIT_CLIP, 0.5)], ids=["demo", "portrait"])
-def test_video_native_high_agrees_with_per_frame_high(estimators, tmp_path, monkeypatch, clip, end):
-    """Between detections, following each person with Thunder gives the keypoints per-frame high
+P95_BOUND = {"lightning": 6.0, "thunder": 2.0}  # percent of the box diagonal
+_PER_FRAME: dict = {}  # per-frame high's run of each clip, made once
+
+
+@pytest.mark.parametrize("clip, end, mode", [(DEMO_CLIP, 1.0, "lightning"), (DEMO_CLIP, 1.0, "thunder"),
+                                             (PORTRAIT_CLIP, 0.5, "lightning")],
+                         ids=["demo", "demo-thunder", "portrait"])  # fmt: skip
+def test_video_native_high_agrees_with_per_frame_high(estimators, tmp_path, monkeypatch, clip, end, mode):
+    """Between detections, following each person with SinglePose gives the keypoints per-frame high
     gives (median under 1% of the box diagonal) and the same people, for a fraction of the
     MultiPose calls."""
     est = estimators("multipose", accuracy="high")
-    frame, frame_model, frame_calls = _run(est, clip, end, tmp_path, monkeypatch, "frame")
-    video, video_model, video_calls = _run(est, clip, end, tmp_path, monkeypatch, "track")
-    assert frame_model["video_high"] is None and video_model["video_high"]["detect_every"] == 10
+    if clip not in _PER_FRAME:
+        _PER_FRAME[clip] = _run(est, clip, end, tmp_path, monkeypatch, "frame")
+    frame, frame_model, frame_calls = _PER_FRAME[clip]
+    video, video_model, video_calls = _run(est, clip, end, tmp_path, monkeypatch, mode)
+    assert frame_model["video_high"] is None
+    assert video_model["video_high"]["detect_every"] == 10 and video_model["video_high"]["follow"] == mode
     assert len(frame) == len(video) >= 15 and any(frame)
     numbers = agreement(frame, video)
-    assert numbers["median"] <= 1.0 and numbers["p95"] <= 3.0, numbers
+    # measured on these frames: median 0.25-0.66%, p95 1.1-1.9% with Thunder/Lightning on the
+    # demo clip, 4.9% with Lightning on the portrait clip (people close to each other)
+    assert numbers["median"] <= 1.0 and numbers["p95"] <= P95_BOUND[mode], numbers
     assert abs(numbers["people"] - numbers["people_ref"]) <= 0.35 and numbers["missed"] <= 0.1, numbers
     assert video_calls <= frame_calls / 3, (video_calls, frame_calls)
 

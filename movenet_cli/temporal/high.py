@@ -1,15 +1,18 @@
-"""``--accuracy high`` on video: look for people now and then, follow each one with Thunder between.
+"""``--accuracy high`` on video: look for people now and then, follow each one between.
 
 Per-frame ``high`` (:class:`~movenet_cli.pose.accuracy.AccurateEstimator`) treats every frame
 as a photo: MultiPose at 320 and its mirror image find the people, then Thunder re-estimates each
 on the square around its box. On footage the person in frame N+1 is where they were in frame N,
-so :class:`VideoHigh` runs that full detection only on some frames and, between them, only the
-refinement: each followed person's square comes from their box in the last frame (moved by its
-last motion), and every person's crop goes to Thunder in one batched call. A person's box between
-detections is the extent of their confident keypoints widened by the margins MultiPose's box had
-around them at the last detection; their score stays the detection's.
+so :class:`VideoHigh` runs that full detection only on some frames and, between them, only a
+SinglePose model (Lightning by default, or Thunder) on each followed person's square, taken from
+their box in the last frame moved by its last motion; every person's crop goes to the model in
+one batched call. A person's box between detections is the extent of their confident keypoints
+widened by the margins MultiPose's box had around them at the last detection; their score is the
+detection's, scaled down as their mean keypoint score falls below its value at the detection
+(people then scoring under the estimator's ``min_pose_score`` are left out, as per-frame high
+leaves them out).
 
-Detection runs again (on the same frame, so no frame is missed by more than the rule allows)
+Detection runs again, on the same frame,
 
 * every :data:`DETECT_EVERY` frames, when new people may have come in;
 * when a followed person is lost: their mean keypoint score falls below :data:`LOST_SCORE`, or
@@ -18,9 +21,10 @@ Detection runs again (on the same frame, so no frame is missed by more than the 
   (OKS above :data:`~movenet_cli.pose.accuracy.NMS_OKS`);
 * when nobody is followed.
 
-Keypoints agree with per-frame ``high`` to well under 1% of the box diagonal (median) for
-about half of its CPU (measured in ``bench/REPORT.md``). ``MOVENET_VIDEO_HIGH=frame`` runs
-per-frame ``high`` instead, to compare.
+The detection keeps its mirror pass: without it, a detection frame finds people per-frame high
+does not (measured: 0.3-0.5 extra people a frame on the sample clips). ``bench/video_high.py``
+measures the agreement with per-frame ``high`` (:func:`agreement`) and the model CPU of each
+design; ``MOVENET_VIDEO_HIGH`` (``lightning``, ``thunder``, ``frame``) chooses on the command line.
 
 Example::
 
@@ -29,7 +33,7 @@ Example::
     from movenet_cli.temporal.high import VideoHigh
 
     estimator = PoseEstimator("multipose", accuracy="high")
-    follow = VideoHigh(estimator.accurate)
+    follow = VideoHigh(estimator.accurate, follower=PoseEstimator("lightning"))
     for frame in iter_frames("sample_media/demo_clip.mp4", end=0.5):
         people = follow(frame.image)
         print(frame.index, len(people), follow.detections)   # detection frames so far
@@ -59,6 +63,7 @@ class _Followed:
     pose: Pose  # last estimate (own copy: later stages change poses in place)
     margins: np.ndarray  # box beyond the keypoint extent: left, top, right, bottom, in extents
     keypoint_score: float  # mean keypoint score at the last detection
+    score: float  # the person's score at the last detection
     motion: np.ndarray  # box centre's last move, pixels
 
     def crop(self, out: int, margin: float) -> Crop | None:
@@ -99,17 +104,20 @@ class VideoHigh:
     """Video-native ``high`` for one video's frames, in order (call it on each frame).
 
     ``accurate`` is a MultiPose :class:`~movenet_cli.pose.accuracy.AccurateEstimator` with a
-    refiner (``high``); ``every`` is the most frames between two detections.
+    refiner (``high``); ``every`` is the most frames between two detections; ``follower`` the
+    SinglePose estimator between detections (default: the refiner, Thunder); ``motion``: move each
+    square by the person's last motion.
     ``frames``/``detections`` count the frames seen and the frames that ran detection.
     """
 
-    def __init__(self, accurate: AccurateEstimator, every: int = DETECT_EVERY, *, motion: bool = True):
+    def __init__(self, accurate: AccurateEstimator, every: int = DETECT_EVERY, *, motion: bool = True,
+                 follower=None):
         if accurate.refiner is None or not accurate.multipose:
             raise ValueError("video-native high needs MultiPose with a refiner")
         if every < 1:
             raise ValueError(f"every must be at least 1, got {every}")
         self.accurate = accurate
-        self.refiner = accurate.refiner
+        self.refiner = follower or accurate.refiner  # the SinglePose model between detections
         self.threshold = accurate.estimator.threshold
         self.every = int(every)
         self.use_motion = motion
@@ -120,7 +128,7 @@ class VideoHigh:
 
     def info(self) -> dict[str, Any]:
         """What runs, for the JSON ``model`` block."""
-        return {"detect_every": self.every, "lost_score": LOST_SCORE, "score_drop": SCORE_DROP,
+        return {"follow": self.refiner.model, "detect_every": self.every, "lost_score": LOST_SCORE, "score_drop": SCORE_DROP,
                 "min_keypoints": MIN_KEYPOINTS}
 
     def __call__(self, image) -> list[Pose]:
@@ -142,7 +150,7 @@ class VideoHigh:
             extent = _extent(pose.keypoints, self.threshold)
             if pose.bbox is not None and extent is not None:
                 followed.append(_Followed(_copy(pose), _margins(pose, extent), float(pose.keypoints[:, 2].mean()),
-                                          np.zeros(2)))
+                                          pose.score, np.zeros(2)))
         self.followed = followed
         return people
 
@@ -161,7 +169,8 @@ class VideoHigh:
             extent = _extent(keypoints, self.threshold)
             if extent is None or mean < max(LOST_SCORE, SCORE_DROP * f.keypoint_score):
                 return None
-            people.append(replace(f.pose, keypoints=keypoints, bbox=_box(extent, f.margins)))
+            score = f.score * min(1.0, mean / f.keypoint_score)
+            people.append(replace(f.pose, keypoints=keypoints, bbox=_box(extent, f.margins), score=score))
         if len(oks_nms(people, NMS_OKS)) < len(people):
             return None
         for f, pose in zip(self.followed, people):
@@ -169,6 +178,7 @@ class VideoHigh:
                 f.motion = _centre(pose.bbox) - _centre(f.pose.bbox)
             f.pose = _copy(pose)
         people.sort(key=lambda p: -p.score)
+        people = [p for p in people if p.score >= self.accurate.estimator.min_pose_score]
         return [replace(p, id=i) for i, p in enumerate(people, 1)]
 
 

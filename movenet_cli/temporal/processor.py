@@ -7,9 +7,9 @@ in frame order, in its inference thread:
   (:class:`~movenet_cli.temporal.follow.CropFollower`) instead of always seeing the whole frame;
 * MultiPose people are re-estimated on crops when the estimator has a refiner, then get
   stable ids from a tracker (:mod:`movenet_cli.temporal.tracking`);
-* MultiPose at ``--accuracy high`` detects people only now and then and follows each one with
-  Thunder between (:class:`~movenet_cli.temporal.high.VideoHigh`; ``MOVENET_VIDEO_HIGH=frame``
-  runs every frame as a photo instead);
+* MultiPose at ``--accuracy high`` detects people only now and then and follows each one between
+  with SinglePose Lightning (:class:`~movenet_cli.temporal.high.VideoHigh`; ``MOVENET_VIDEO_HIGH``
+  ``thunder`` follows with Thunder, ``frame`` runs every frame as a photo);
 * everyone's keypoints are One-Euro smoothed per id (:mod:`movenet_cli.temporal.smoothing`).
 
 What happens is set by :class:`~movenet_cli.settings.VideoQuality`.
@@ -34,10 +34,12 @@ from __future__ import annotations
 from typing import Any
 
 import os
+import weakref
 
 import numpy as np
 
 from .. import settings
+from ..errors import UsageError
 from ..pose.crops import crop_resize, keypoint_extent
 from ..pose.estimator import PoseEstimator
 from ..settings import VideoQuality
@@ -69,8 +71,9 @@ class FrameProcessor:
                 min_similarity=options.min_similarity,
             )
         self.video_high = None
-        if video_native_high(estimator):
-            self.video_high = VideoHigh(estimator.accurate)
+        mode = video_high_mode(estimator)
+        if mode not in (None, "frame"):
+            self.video_high = VideoHigh(estimator.accurate, follower=_follower(estimator, mode))
         self.smoother = None
         if options.smooth and (self.tracker is not None or not multipose):
             self.smoother = KeypointSmoother(width, height, options.smoothing)
@@ -146,10 +149,28 @@ class FrameProcessor:
                 pose.bbox = keypoint_extent(pose.keypoints, self.estimator.threshold)
 
 
-def video_native_high(estimator: PoseEstimator) -> bool:
-    """Whether a video at ``estimator``'s level runs video-native ``high`` (MultiPose at ``high``,
-    unless ``MOVENET_VIDEO_HIGH=frame`` asks for every frame on its own)."""
+def video_high_mode(estimator: PoseEstimator) -> str | None:
+    """How a video at ``estimator``'s level runs ``high``: ``None`` where it is not MultiPose at ``high``,
+    else ``MOVENET_VIDEO_HIGH`` (``lightning``, ``thunder`` or ``frame``; default ``lightning``)."""
     accurate = estimator.accurate
     if accurate is None or not accurate.multipose or accurate.level != "high" or accurate.refiner is None:
-        return False
-    return os.environ.get(settings.VIDEO_HIGH_ENV, settings.VIDEO_HIGH) != "frame"
+        return None
+    mode = os.environ.get(settings.VIDEO_HIGH_ENV, settings.VIDEO_HIGH)
+    if mode not in settings.VIDEO_HIGH_MODES:
+        raise UsageError(f"{settings.VIDEO_HIGH_ENV}={mode!r}: choose one of {', '.join(settings.VIDEO_HIGH_MODES)}")
+    return mode
+
+
+_FOLLOWERS: "weakref.WeakKeyDictionary[PoseEstimator, PoseEstimator]" = weakref.WeakKeyDictionary()
+
+
+def _follower(estimator: PoseEstimator, model: str) -> PoseEstimator:
+    """The SinglePose estimator that follows people between detections (built once per estimator)."""
+    refiner = estimator.accurate.refiner
+    if refiner.model == model:
+        return refiner
+    if estimator not in _FOLLOWERS or _FOLLOWERS[estimator].model != model:
+        _FOLLOWERS[estimator] = PoseEstimator(model, backend=estimator.backend, threshold=estimator.threshold,
+                                              store=estimator.store, threads=getattr(refiner.runner, "threads", None),
+                                              batch_size=estimator.batch_size)
+    return _FOLLOWERS[estimator]
