@@ -101,9 +101,8 @@ class VideoWriter:
 
     With ``pix_fmt="yuv420p"`` it takes :class:`~movenet_cli.media.yuv.Yuv420` frames (BT.709,
     limited range, even sizes) instead, and encodes their planes without any conversion.
-    ``threads``: libx264's threads (default: x264's own choice). ``scale`` below 1 writes the video
-    that much smaller (even sizes, :func:`scaled_size`; a quick preview): frames are still written at
-    ``width`` x ``height`` and resized in ffmpeg.
+    ``threads``: libx264's threads (default: x264's own choice). ``scale`` < 1: a smaller video (a
+    preview; :func:`scaled_size`), frames still written at ``width`` x ``height``, resized in ffmpeg.
     """
 
     def __init__(

@@ -194,9 +194,7 @@ def process_video(
     start: float | None = None,
     end: float | None = None,
     every: int = settings.EVERY,
-    preset: str = settings.PRESET,
-    crf: int = settings.CRF,
-    scale: float = settings.SCALE,
+    preset: str = settings.PRESET, crf: int = settings.CRF, scale: float = settings.SCALE,
     progress: bool = True,
     on_result: Callable[[FrameResult], None] | None = None,
     quality: VideoQuality | None = None,
@@ -213,8 +211,8 @@ def process_video(
     an offline filter, angles and exports (:mod:`movenet_cli.pipeline.analysis`); ``style`` is how the
     annotated video is drawn; ``source_name``: what the results call the input (``-`` for stdin).
     ``path`` may be an http/https/rtsp URL (each wait on the server limited to ``url_timeout``
-    seconds); what a URL cannot give is left out with a line to ``warn`` (default: the log). ``scale``
-    below 1 writes the annotated video that much smaller (the data stay in source pixels)."""
+    seconds); what a URL cannot give is left out with a line to ``warn`` (default: the log). ``scale`` < 1:
+    a smaller annotated video (the data stay in source pixels)."""
     settings.check_frame_range(start, end, every)
     path, info = _open_input(path, url_timeout, outputs, progress, warn or logger.warning)
     box = estimator.plan(info.height, info.width)
