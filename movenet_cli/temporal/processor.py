@@ -79,9 +79,10 @@ class FrameProcessor:
             self.smoother = KeypointSmoother(width, height, options.smoothing)
 
     def info(self) -> dict[str, Any]:
-        """What was applied, for the JSON ``model`` block."""
+        """What was applied, for the JSON ``model`` block (``video_high`` only where it ran)."""
         tracker = self.tracker
-        return {
+        high = {} if self.video_high is None else {"video_high": self.video_high.info()}
+        return high | {
             "tracker": None
             if tracker is None
             else {
@@ -92,7 +93,6 @@ class FrameProcessor:
             },
             "smoothing": None if self.smoother is None else dict(vars(self.smoother.params), filter="one-euro"),
             "crop_following": self.follower is not None,
-            "video_high": None if self.video_high is None else self.video_high.info(),
         }
 
     @property
