@@ -18,6 +18,7 @@ def test_scale_writes_a_smaller_video_and_the_same_data(tmp_path, clip_second):
     assert (info.width, info.height) == (480, 270) and info.frame_count == len(clip_second.frames)
     doc = load_result(out.with_suffix(".json"))
     assert doc.source["width"] == 960
+    assert "video_high" not in doc.model  # standard's JSON keeps the keys it always had
     assert [[p.keypoints.tolist() for p in f.people] for f in doc.frames] == \
         [[p.keypoints.tolist() for p in f.people] for f in clip_second.frames]
 
