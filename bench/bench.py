@@ -978,7 +978,7 @@ def _high_section(r: Results, extra: dict) -> list[str]:
     lines = [
         "## `--accuracy high` on video (medians of the rounds)",
         "",
-        "Video-native `high` runs per-frame high's detection (MultiPose at 320 and its mirror, Thunder on each "
+        "Video-native `high` runs per-frame high's detection (its recipe: MultiPose at 320, Thunder on each "
         "person) every 10 frames and when someone is lost, and between detections only SinglePose Lightning "
         "(or Thunder), on squares from the last boxes (`temporal/high.py`). Whole process: the command from start to exit, CPU of every thread "
         "and ffmpeg process. Agreement with per-frame `high`, on the last round's JSON (tracked and smoothed, as "

@@ -1,7 +1,7 @@
 """``--accuracy high`` on video: look for people now and then, follow each one between.
 
 Per-frame ``high`` (:class:`~movenet_cli.pose.accuracy.AccurateEstimator`) treats every frame
-as a photo: MultiPose at 320 and its mirror image find the people, then Thunder re-estimates each
+as a photo: MultiPose at 320 (and its mirror image) finds the people, then Thunder re-estimates each
 on the square around its box. On footage the person in frame N+1 is where they were in frame N,
 so :class:`VideoHigh` runs that full detection only on some frames and, between them, only a
 SinglePose model (Lightning by default, or Thunder) on each followed person's square, taken from
@@ -21,8 +21,9 @@ Detection runs again, on the same frame,
   (OKS above :data:`~movenet_cli.pose.accuracy.NMS_OKS`);
 * when nobody is followed.
 
-The detection keeps its mirror pass: without it, a detection frame finds people per-frame high
-does not (measured: 0.3-0.5 extra people a frame on the sample clips). ``bench/video_high.py``
+The detection is per-frame high's own (``accurate``), mirror pass included where its recipe has
+one: a detection without it, against per-frame high with it, found 0.3-0.5 extra people a frame
+on the sample clips. ``bench/video_high.py``
 measures the agreement with per-frame ``high`` (:func:`agreement`) and the model CPU of each
 design; ``MOVENET_VIDEO_HIGH`` (``lightning``, ``thunder``, ``frame``) chooses on the command line.
 
