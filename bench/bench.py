@@ -15,6 +15,10 @@
   planes, see ``movenet_cli/media/yuv.py``), stage by stage and as ``movenet video`` with
   ``MOVENET_FRAMES=rgb`` and without, reported as medians of the rounds; and the peak memory of
   the process tree on a 4K clip, both ways;
+* ``--accuracy high`` on video, video-native and per frame (``MOVENET_VIDEO_HIGH=frame``): fps, CPU,
+  whole-process wall and CPU against ``standard``, and how far video-native's keypoints are from
+  per-frame high's (:func:`movenet_cli.temporal.high.agreement`);
+* a CPU profile of ``movenet video`` (``bench/profile_video.py``: every thread by its own CPU clock);
 
 then prints a table and writes ``bench/REPORT.md``. The clip is the 1768x994 ``demo.mp4`` of the
 ``sports2d`` package (BSD-3-Clause), fetched once with ``pip download`` into ``--cache``; without
@@ -579,6 +583,8 @@ def main(argv: list[str] | None = None) -> int:
                 extra["video_rgb_wall"] = extra.get("video_rgb_wall", []) + [cli.last["wall"]]
             r.add("video", cli("movenet video (MP4+JSON+CSV)", video))
             extra["video_wall"] = extra.get("video_wall", []) + [cli.last["wall"]]
+            extra.setdefault("whole", {}).setdefault("video", []).append(cli.last)
+            _high_rows(r, cli, extra, clip, tmp)
             # The peak depends on how full the queues happen to run, so keep the highest of the rounds.
             extra["rss_short"] = max(extra.get("rss_short", 0), cli.last["rss_mb"])
             extra["mp4_bytes"][preset] = out.stat().st_size
@@ -598,6 +604,10 @@ def main(argv: list[str] | None = None) -> int:
                 r.add("opt_batch_data", cli("movenet video --no-video --batch-size 1", video + ["--no-video", "--batch-size", 1]))
         del pool
 
+        extra["high_agreement"] = _high_agreement(tmp)
+        print(f"  --accuracy high, video-native against per-frame: {extra['high_agreement']}", flush=True)
+        print("profile", flush=True)
+        extra["profile"] = profile_table(clip)
         print("memory and start-up", flush=True)
         if table is not None:
             extra["agreement"] = agreement(tmp / "out-rgb.json", tmp / "out.json", info)
@@ -638,6 +648,42 @@ def _rgb_and_yuv_stages(r: Results, clip, est, table, pool, planes, poses, frame
     r.add("way_encode_rgb", timed(f"RGB way: encode from rgb24 (libx264 {preset})", stage_encode(pool, fps, frames, preset, tmp)))
     r.add("way_encode_yuv", timed(f"YUV way: encode from yuv420p (libx264 {preset})",
                                   stage_encode_yuv(planes, fps, frames, preset, tmp)))  # fmt: skip
+
+
+HIGH_ROWS = {  # key: (name, extra environment)
+    "high": ("movenet video --accuracy high (video-native, Lightning between detections)", {}),
+    "high_thunder": ("movenet video --accuracy high, Thunder between (MOVENET_VIDEO_HIGH=thunder)",
+                     {"MOVENET_VIDEO_HIGH": "thunder"}),
+    "high_frame": ("movenet video --accuracy high, per frame (MOVENET_VIDEO_HIGH=frame)", {"MOVENET_VIDEO_HIGH": "frame"}),
+}
+
+
+def _high_rows(r: Results, cli: Cli, extra: dict, clip: Path, tmp: Path) -> None:
+    """One round of ``--accuracy high`` on video, video-native and per frame (MP4+JSON+CSV)."""
+    for key, (name, env) in HIGH_ROWS.items():
+        r.add(key, cli(name, ["video", clip, "-o", tmp / f"{key}.mp4", "--accuracy", "high", "--overwrite"], env))
+        extra["whole"].setdefault(key, []).append(cli.last)
+
+
+def _high_agreement(tmp: Path) -> dict:
+    """Video-native high's people against per-frame high's, and standard's (last round's JSON)."""
+    from movenet_cli.results import load_result
+    from movenet_cli.temporal.high import agreement as people_agreement
+
+    def people(key: str) -> list:
+        return [f.people for f in load_result(tmp / f"{key}.json").frames]
+
+    ref = people("high_frame")
+    return {"video-native": people_agreement(ref, people("high")), "thunder": people_agreement(ref, people("high_thunder")),
+            "standard": people_agreement(ref, people("out"))}
+
+
+def profile_table(clip: Path) -> str:
+    """bench/profile_video.py on the clip, in a child process: its Markdown table."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "profile_video.py"), str(clip)], env=env,
+                         capture_output=True, text=True)
+    return run.stdout.strip() if run.returncode == 0 else f"(profile failed: {run.stderr.strip()[-300:]})"
 
 
 def agreement(rgb_json: Path, yuv_json: Path, info) -> str:
@@ -787,6 +833,10 @@ def build_report(r: dict[str, Timing], extra: dict, env: dict, mach: dict, clip_
     for label, value, op, goal, fmt in checks:
         ok = value >= goal if op == ">=" else value <= goal if op == "<=" else value < goal
         lines.append(f"| {label} | {fmt.format(value)} | {'yes' if ok else '**no**'} |")
+    if "high" in r:
+        lines += ["", *_high_section(r, extra)]
+    if extra.get("profile"):
+        lines += ["", "## Profile of `movenet video` (`python bench/profile_video.py CLIP`)", "", extra["profile"]]
     if "video_rgb" in r:
         lines += ["", *_ways_section(r, extra, cores)]
     lines += ["", "## What limits each ratio", "", *_analysis(r, extra, cores, video_stages, video_bounds, data_bounds)]
@@ -916,6 +966,46 @@ def _ways_section(r: Results, extra: dict, cores: int) -> list[str]:
         f"even with both cores busy all the time; it needs {yuv[1]:.0f}. The same cheaper model or encode would "
         "close it, or more cores.",
     ]
+    return lines
+
+
+def _high_section(r: Results, extra: dict) -> list[str]:
+    """``--accuracy high`` on video: cost against ``standard`` and agreement with per-frame high (medians)."""
+    whole = {k: (float(np.median([run["wall"] for run in runs])), float(np.median([run["cpu"] for run in runs])))
+             for k, runs in extra["whole"].items()}  # fmt: skip
+    base_wall, base_cpu = whole["video"]
+    agree = extra["high_agreement"]
+    lines = [
+        "## `--accuracy high` on video (medians of the rounds)",
+        "",
+        "Video-native `high` runs per-frame high's detection (its recipe: MultiPose at 320, Thunder on each "
+        "person) every 10 frames and when someone is lost, and between detections only SinglePose Lightning "
+        "(or Thunder), on squares from the last boxes (`temporal/high.py`). Whole process: the command from start to exit, CPU of every thread "
+        "and ffmpeg process. Agreement with per-frame `high`, on the last round's JSON (tracked and smoothed, as "
+        "written): keypoints scoring >= 0.3 in both, distance over the diagonal of per-frame high's box.",
+        "",
+        "| `movenet video` (MP4+JSON+CSV) | fps | CPU ms/frame | whole process: wall s | CPU s | x standard (wall, CPU) "
+        "| median, p95 distance | people/frame | frames with another count |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, label in (("video", "`standard`"), ("high", "`high`, video-native (Lightning between)"),
+                       ("high_thunder", "`high`, video-native, Thunder between"), ("high_frame", "`high`, per frame")):
+        fps, cpu_ms, _ = r.median(key)
+        wall, cpu = whole[key]
+        a = {"high": agree["video-native"], "high_thunder": agree["thunder"], "video": agree["standard"]}.get(key)
+        near = f"{a['median']:.2f}%, {a['p95']:.2f}%" if a else "(reference)"
+        people = f"{a['people']:.2f}" if a else f"{agree['standard']['people_ref']:.2f}"
+        other = f"{a['count_differs']:.0f}%" if a else ""
+        lines.append(f"| {label} | {fps:.1f} | {cpu_ms:.1f} | {wall:.1f} | {cpu:.1f} | {wall / base_wall:.2f}x, "
+                     f"{cpu / base_cpu:.2f}x | {near} | {people} | {other} |")
+    high_wall, high_cpu = whole["high"]
+    checks = [
+        ("video-native `high` whole-process wall <= 1.5x `standard`", high_wall / base_wall, 1.5, "{:.2f}x"),
+        ("video-native `high` whole-process CPU <= 1.5x `standard`", high_cpu / base_cpu, 1.5, "{:.2f}x"),
+        ("median distance to per-frame `high` <= 1% of the box diagonal", agree["video-native"]["median"], 1.0, "{:.2f}%"),
+    ]
+    lines += ["", "| target | measured | met |", "|---|---:|:---:|"]
+    lines += [f"| {label} | {fmt.format(v)} | {'yes' if v <= goal else '**no**'} |" for label, v, goal, fmt in checks]
     return lines
 
 

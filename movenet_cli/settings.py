@@ -37,6 +37,11 @@ REFINE_MARGIN = 0.0
 ACCURACY_LEVELS = ("standard", "high", "max")
 ACCURACY = "standard"  # video, dir, eval: footage at a useful speed
 ACCURACY_IMAGE = "high"  # image: one photo, where 0.5 s against 0.3 s is nothing to a person
+# MultiPose "high" on video (temporal/high.py): detect now and then, follow each person between with
+# SinglePose "lightning" or "thunder"; "frame" runs every frame as a photo. MOVENET_VIDEO_HIGH picks one.
+VIDEO_HIGH_MODES = ("lightning", "thunder", "frame")
+VIDEO_HIGH_ENV = "MOVENET_VIDEO_HIGH"
+VIDEO_HIGH = "lightning"
 
 # -- drawing --------------------------------------------------------------------
 DRAW_LAYERS = ("skeleton", "points", "boxes", "ids", "scores", "angles")
@@ -53,6 +58,8 @@ PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "sl
 PRESET = "veryfast"
 CRF = 23
 CRF_RANGE = (0, 51)
+SCALE = 1.0  # --scale: the annotated video's size against the source's (0.5: a quick preview)
+SCALE_RANGE = (0.05, 1.0)
 # How an annotated video's frames travel: "auto" keeps 8-bit 4:2:0 BT.709 sources as YUV planes
 # from decoder to encoder (see media/yuv.py), "rgb" converts every frame to RGB and back.
 # MOVENET_FRAMES=rgb picks the RGB way, to compare the two.
@@ -257,6 +264,7 @@ class RunSettings:
     every: int = EVERY
     preset: str = PRESET
     crf: int = CRF
+    scale: float = SCALE
     quality: VideoQuality = field(default_factory=VideoQuality)
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     style: "object | None" = None  # a render.draw.DrawStyle (None: the default look); checked by its own check()
@@ -270,6 +278,8 @@ class RunSettings:
             raise UsageError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
         if not CRF_RANGE[0] <= self.crf <= CRF_RANGE[1]:
             raise UsageError(f"crf must be from {CRF_RANGE[0]} to {CRF_RANGE[1]}, got {self.crf}")
+        if not SCALE_RANGE[0] <= self.scale <= SCALE_RANGE[1]:
+            raise UsageError(f"scale must be from {SCALE_RANGE[0]} to {SCALE_RANGE[1]}, got {self.scale}")
         self.quality.check()
         self.analysis.check()
         if self.analysis.offline and self.quality.tracker is None and MODELS[self.model].multipose:
@@ -280,7 +290,8 @@ class RunSettings:
 
     def video_options(self) -> dict:
         return dict(
-            start=self.start, end=self.end, every=self.every, preset=self.preset, crf=self.crf, quality=self.quality,
+            start=self.start, end=self.end, every=self.every, preset=self.preset, crf=self.crf, scale=self.scale,
+            quality=self.quality,
             analysis=self.analysis, style=self.style,
         )
 

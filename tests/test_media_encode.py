@@ -118,3 +118,13 @@ def test_encoder_threads_are_passed_to_x264_and_default_to_half_the_cores():
     assert cmd[cmd.index("libx264") + 1 : cmd.index("libx264") + 3] == ["-threads", "1"]
     assert "-threads" not in _encoder_command(64, 48, 25, None, "veryfast", 23, "out.mp4")
     assert [encoder_threads(n) for n in (1, 2, 3, 8)] == [1, 1, 1, 4]
+
+
+def test_the_default_preset_gets_its_measured_tuning_and_others_none():
+    """veryfast runs with subme 1 and diamond search (bench/encoder.py); a preset the user
+    chooses otherwise goes to x264 as it is."""
+    from movenet_cli.media.encode import _encoder_command
+
+    cmd = _encoder_command(64, 48, 25, None, "veryfast", 23, "out.mp4")
+    assert cmd[cmd.index("-x264-params") + 1] == "subme=1:me=dia"
+    assert "-x264-params" not in _encoder_command(64, 48, 25, None, "medium", 23, "out.mp4")

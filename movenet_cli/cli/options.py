@@ -88,6 +88,9 @@ def video_options(fn):
                      help="x264 preset: slower presets give smaller files for more time."),
         click.option("--crf", type=Number(*settings.CRF_RANGE, integer=True), default=settings.CRF, show_default=True,
                      help="x264 quality (lower is better)."),
+        click.option("--scale", type=Number(*settings.SCALE_RANGE), default=settings.SCALE, show_default=True,
+                     help="Annotated video at this share of the source size (0.5: a quick preview); "
+                     "keypoints stay in source pixels."),
     ])
 
 
@@ -137,7 +140,7 @@ def accuracy_option(default: str):
 
 
 POSE_KEYS = ("model", "backend", "threshold", "min_pose_score", "input_size", "refine", "accuracy")
-VIDEO_KEYS = ("start", "end", "every", "preset", "crf")
+VIDEO_KEYS = ("start", "end", "every", "preset", "crf", "scale")
 
 
 def take(params: dict, keys) -> dict:

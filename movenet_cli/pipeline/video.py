@@ -194,8 +194,7 @@ def process_video(
     start: float | None = None,
     end: float | None = None,
     every: int = settings.EVERY,
-    preset: str = settings.PRESET,
-    crf: int = settings.CRF,
+    preset: str = settings.PRESET, crf: int = settings.CRF, scale: float = settings.SCALE,
     progress: bool = True,
     on_result: Callable[[FrameResult], None] | None = None,
     quality: VideoQuality | None = None,
@@ -212,7 +211,8 @@ def process_video(
     an offline filter, angles and exports (:mod:`movenet_cli.pipeline.analysis`); ``style`` is how the
     annotated video is drawn; ``source_name``: what the results call the input (``-`` for stdin).
     ``path`` may be an http/https/rtsp URL (each wait on the server limited to ``url_timeout``
-    seconds); what a URL cannot give is left out with a line to ``warn`` (default: the log)."""
+    seconds); what a URL cannot give is left out with a line to ``warn`` (default: the log). ``scale`` < 1:
+    a smaller annotated video (the data stay in source pixels)."""
     settings.check_frame_range(start, end, every)
     path, info = _open_input(path, url_timeout, outputs, progress, warn or logger.warning)
     check_filter_rate(analysis, info.fps, every, display_url(source_name or path))
@@ -233,7 +233,8 @@ def process_video(
             source = source_info(display_url(source_name or path), info.width, info.height, info.fps, info.rotation, video=info)
             model = dict(model_info(estimator, (box.in_h, box.in_w)), **process.info())
             sinks = open_sinks(outs, outputs, source, model) if kept is None else []  # else written after analysis
-            writer = _open_writer(outs, outputs, info, path, start, end, every, preset, crf, run.colours is not None)
+            writer = _open_writer(outs, outputs, info, path, start, end, every, preset, crf, run.colours is not None,
+                                  scale)
             _run_stages(run, sinks, writer, dict(start=start, end=end, every=every, url_timeout=url_timeout), grid,
                         found)
             if counts["frames"] == 0:
@@ -315,7 +316,7 @@ def _colour_table(info: VideoInfo):
 
 
 def _open_writer(outs: OutputSet, outputs: Outputs, info: VideoInfo, path: Path, start, end, every, preset, crf,
-                 planes: bool = False):
+                 planes: bool = False, scale: float = settings.SCALE):
     if outputs.media is None:
         return None
     return outs.add(
@@ -323,7 +324,7 @@ def _open_writer(outs: OutputSet, outputs: Outputs, info: VideoInfo, path: Path,
                     audio_source=str(path) if info.has_audio and not is_url(path) else None,
                     audio_start=start, audio_end=end,
                     audio_info=info, sample_aspect_ratio=info.sample_aspect_ratio, preset=preset, crf=crf,
-                    pix_fmt="yuv420p" if planes else "rgb24", threads=encoder_threads())
+                    pix_fmt="yuv420p" if planes else "rgb24", threads=encoder_threads(), scale=scale)
     )
 
 

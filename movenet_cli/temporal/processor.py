@@ -7,6 +7,9 @@ in frame order, in its inference thread:
   (:class:`~movenet_cli.temporal.follow.CropFollower`) instead of always seeing the whole frame;
 * MultiPose people are re-estimated on crops when the estimator has a refiner, then get
   stable ids from a tracker (:mod:`movenet_cli.temporal.tracking`);
+* MultiPose at ``--accuracy high`` detects people only now and then and follows each one between
+  with SinglePose Lightning (:class:`~movenet_cli.temporal.high.VideoHigh`; ``MOVENET_VIDEO_HIGH``
+  ``thunder`` follows with Thunder, ``frame`` runs every frame as a photo);
 * everyone's keypoints are One-Euro smoothed per id (:mod:`movenet_cli.temporal.smoothing`).
 
 What happens is set by :class:`~movenet_cli.settings.VideoQuality`.
@@ -30,13 +33,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import os
+import weakref
+
 import numpy as np
 
+from .. import settings
+from ..errors import UsageError
 from ..pose.crops import crop_resize, keypoint_extent
 from ..pose.estimator import PoseEstimator
 from ..settings import VideoQuality
 from ..types import Pose
 from .follow import CropFollower
+from .high import VideoHigh
 from .smoothing import KeypointSmoother
 from .tracking import make_tracker
 
@@ -61,14 +70,19 @@ class FrameProcessor:
                 max_age=options.max_age,
                 min_similarity=options.min_similarity,
             )
+        self.video_high = None
+        mode = video_high_mode(estimator)
+        if mode not in (None, "frame"):
+            self.video_high = VideoHigh(estimator.accurate, follower=_follower(estimator, mode))
         self.smoother = None
         if options.smooth and (self.tracker is not None or not multipose):
             self.smoother = KeypointSmoother(width, height, options.smoothing)
 
     def info(self) -> dict[str, Any]:
-        """What was applied, for the JSON ``model`` block."""
+        """What was applied, for the JSON ``model`` block (``video_high`` only where it ran)."""
         tracker = self.tracker
-        return {
+        high = {} if self.video_high is None else {"video_high": self.video_high.info()}
+        return high | {
             "tracker": None
             if tracker is None
             else {
@@ -85,7 +99,7 @@ class FrameProcessor:
     def batchable(self) -> bool:
         """Whether the model input is always the letterboxed frame, so that frames can be run
         in batches and handed to :meth:`finish` (no crop that follows earlier results)."""
-        return self.follower is None
+        return self.follower is None and self.video_high is None
 
     @property
     def uses_image(self) -> bool:
@@ -98,6 +112,8 @@ class FrameProcessor:
         the accuracy level for the whole batch). ``tensors`` are the letterboxed frames."""
         est = self.estimator
         crop = self.follower.crop if self.follower is not None else None
+        if self.video_high is not None:
+            return [self.video_high(image) for image in images]
         if est.accurate is not None:
             crops = None if est.spec.multipose else [crop] * len(images)
             return est.accurate.estimate_batch(images, crops)
@@ -131,3 +147,30 @@ class FrameProcessor:
             self.smoother.apply(people, time)
             for pose in people:  # SinglePose boxes are the extent of the keypoints
                 pose.bbox = keypoint_extent(pose.keypoints, self.estimator.threshold)
+
+
+def video_high_mode(estimator: PoseEstimator) -> str | None:
+    """How a video at ``estimator``'s level runs ``high``: ``None`` where it is not MultiPose at ``high``,
+    else ``MOVENET_VIDEO_HIGH`` (``lightning``, ``thunder`` or ``frame``; default ``lightning``)."""
+    accurate = estimator.accurate
+    if accurate is None or not accurate.multipose or accurate.level != "high" or accurate.refiner is None:
+        return None
+    mode = os.environ.get(settings.VIDEO_HIGH_ENV, settings.VIDEO_HIGH)
+    if mode not in settings.VIDEO_HIGH_MODES:
+        raise UsageError(f"{settings.VIDEO_HIGH_ENV}={mode!r}: choose one of {', '.join(settings.VIDEO_HIGH_MODES)}")
+    return mode
+
+
+_FOLLOWERS: "weakref.WeakKeyDictionary[PoseEstimator, PoseEstimator]" = weakref.WeakKeyDictionary()
+
+
+def _follower(estimator: PoseEstimator, model: str) -> PoseEstimator:
+    """The SinglePose estimator that follows people between detections (built once per estimator)."""
+    refiner = estimator.accurate.refiner
+    if refiner.model == model:
+        return refiner
+    if estimator not in _FOLLOWERS or _FOLLOWERS[estimator].model != model:
+        _FOLLOWERS[estimator] = PoseEstimator(model, backend=estimator.backend, threshold=estimator.threshold,
+                                              store=estimator.store, threads=getattr(refiner.runner, "threads", None),
+                                              batch_size=estimator.batch_size)
+    return _FOLLOWERS[estimator]
