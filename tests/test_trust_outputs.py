@@ -307,3 +307,36 @@ def test_first_conversion_prints_no_tensorflow_log(store, tmp_path):
     lines = result.stderr.splitlines()
     assert lines[0] == "Converting model 'lightning' to TFLite (once per machine) ...", lines
     assert lines[1:] == [f"{PERSON_JPG}: 1 person -> {tmp_path / 'p.jpg'}, {tmp_path / 'p.json'}"], lines
+
+
+# -- the set itself, on synthetic paths --------------------------------------------------------
+
+
+def test_names_that_differ_in_case_collide_where_the_folder_ignores_case(tmp_path, monkeypatch):
+    from movenet_cli.pipeline import outputs
+    from movenet_cli.pipeline.outputs import CollisionError, WriteSet
+
+    writes = WriteSet()
+    writes.add(tmp_path / "Clip.json", "--json")
+    writes.add(tmp_path / "clip.json", "--junit")
+    writes.check(overwrite=False)  # this folder tells case apart: two files
+    monkeypatch.setattr(outputs, "_ignores_case", lambda folder: True)
+    with pytest.raises(CollisionError, match=r"two outputs \(--json and --junit\)"):
+        writes.check(overwrite=False)
+
+
+def test_an_earlier_report_of_ours_is_rebuilt_another_file_is_not(tmp_path):
+    from movenet_cli.pipeline.outputs import ExistingOutput, WriteSet
+    from movenet_cli.results.junit import JUnitSuite, write_junit
+
+    write_junit(tmp_path / "ours.xml", [JUnitSuite("movenet video", [])])
+    (tmp_path / "theirs.xml").write_text("<testsuites name='pytest'/>\n")
+    for name, allowed in (("ours.xml", True), ("theirs.xml", False)):
+        writes = WriteSet()
+        writes.add(tmp_path / name, "--junit", rebuilds="junit")
+        if allowed:
+            writes.check(overwrite=False)
+        else:
+            with pytest.raises(ExistingOutput, match="not an earlier JUnit report"):
+                writes.check(overwrite=False)
+        writes.check(overwrite=True)
