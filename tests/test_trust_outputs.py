@@ -103,13 +103,14 @@ def copy_run(finished_run: Path, tmp_path: Path) -> tuple[Path, Path]:
     (["--json", "{d}/r_files/.movenet-report.json", "--report", "{d}/r.html"], 2, ["two outputs", "pictures listing"]),
     (["--json", "{d}/a.json", "--junit", "{d}/keep.txt"], 1, ["keep.txt", "already exists", "--junit"]),
     (["--json", "{d}/a.json", "--report", "{d}/keep.html"], 1, ["keep.html", "already exists", "--report"]),
-    (["--json", "{d}/a.json", "--junit", str(DEMO_CLIP)], 1, ["--junit", "its input"]),
+    (["--json", "{d}/a.json", "--junit", "{d}/clip.mp4"], 1, ["--junit", "its input"]),
 ], ids=["json-report", "json-junit", "json-jsonl", "dotdot", "link-junit", "csv-export-folder", "plot-in-export",
         "report-listing", "junit-user-file", "report-user-page", "junit-input"])
 def test_video_outputs_are_one_set(work, args, code, words):
     (work / "keep.html").write_text("<html><title>my page</title></html>\n")
+    shutil.copy(DEMO_CLIP, work / "clip.mp4")  # the input may be the target: never the sample itself
     before = snapshot(work)
-    result = run_movenet("video", DEMO_CLIP, "--no-video", "--end", "0.2", *[a.format(d=work) for a in args])
+    result = run_movenet("video", work / "clip.mp4", "--no-video", "--end", "0.2", *[a.format(d=work) for a in args])
     refused(result, code, *words)
     assert snapshot(work) == before
 
@@ -236,7 +237,7 @@ def test_junit_when_one_image_is_missing(tmp_path):
 ], ids=["video-missing", "dir-missing", "compare-missing", "video-collision", "image-usage"])
 def test_junit_for_every_early_failure(tmp_path, command, code, words):
     args = [a.format(d=tmp_path) for a in command]
-    result = run_movenet(*args, "--junit", tmp_path / "j.xml")
+    result = run_movenet(*args, "--junit", tmp_path / "j.xml", cwd=tmp_path)
     refused(result, code, *words)
     cases = junit_cases(tmp_path / "j.xml")
     assert len(cases) == 1 and cases[0][1] == "error" and words[0] in cases[0][2], cases
