@@ -261,7 +261,8 @@ def test_no_junit_when_the_junit_path_is_the_problem(work):
     ["compare", "{r}", "{r}", "--report", "-"],
     ["angles", "{r}", "-o", "-"],
     ["eval", "gt.json", ".", "--save-predictions", "-"],
-], ids=["json", "csv", "junit", "image-output", "compare-report", "angles", "eval"])
+    ["dir", ".", "-o", "-"],
+], ids=["json", "csv", "junit", "image-output", "compare-report", "angles", "eval", "dir-output"])
 def test_dash_is_stdout_only_for_jsonl(tmp_path, result_json, args):
     (tmp_path / "gt.json").write_text(json.dumps({"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": []}))
     before = snapshot(tmp_path)

@@ -86,7 +86,7 @@ def dir_(in_dir, out_dir, no_video, image_csv, skip_existing, jobs, engine, addr
         if not in_dir.is_dir():
             raise UsageError(f"{in_dir}: {'is not a folder' if in_dir.exists() else 'no such folder'}; "
                              "give the folder of images and videos")
-        also = report_and_junit(out_dir / REPORT_NAME if with_report else None, checks.junit, overwrite)
+        also = report_and_junit(out_dir, out_dir / REPORT_NAME if with_report else None, checks.junit, overwrite)
         finished: list[Path] = []
         context = click.get_current_context()
 

@@ -52,8 +52,7 @@ def image(images, output, write_csv, overwrite, quiet, **params):
                  for path in images]
         writes = WriteSet(images)
         for path, outputs in plans:
-            writes.add_outputs(outputs, input=path if len(images) > 1 else None,
-                               options={"media": "--output"} if single else None)
+            writes.add_outputs(outputs, input=path if len(images) > 1 else None, options={"media": "--output"})
         writes.add(checks.junit, "--junit", rebuilds="junit")
         writes.check(overwrite=overwrite)
         prepare_output_dirs(out for _, outputs in plans for out in outputs.paths())

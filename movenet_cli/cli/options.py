@@ -325,13 +325,16 @@ def add_report(writes: WriteSet, page, option: str) -> None:
     writes.add(pictures_listing(page), f"the pictures listing of {option}", managed=True)
 
 
-def report_and_junit(page, junit, overwrite: bool) -> list[Target]:
-    """``dir``'s HTML report and JUnit report, for the plan to check with every input's outputs (an
-    existing file that is not an earlier report of ours is refused unless --overwrite)."""
+def report_and_junit(out_dir, page, junit, overwrite: bool) -> list[Target]:
+    """``dir``'s HTML report and JUnit report, checked here against the output folder (``-``, one
+    path for two), then by the plan with every input's outputs (an existing file that is not an
+    earlier report of ours is refused unless --overwrite)."""
     writes = WriteSet()
+    writes.add(out_dir, "--output", shared=True, managed=True)
     add_report(writes, page, "--report")
     writes.add(junit, "--junit", rebuilds="junit")
-    return [replace(target, managed=target.managed or overwrite) for target in writes.targets]
+    writes.check(overwrite=True)
+    return [replace(target, managed=target.managed or overwrite) for target in writes.targets[1:]]
 
 
 class VideoSource(click.Path):

@@ -165,6 +165,7 @@ class WriteSet:
         self.inputs = [Path(p) for p in inputs]
         self.sealed = [Path(p) for p in sealed]  # input folders nothing may be written into
         self.targets: list[Target] = []
+        self.overwrite = False  # as the last check was made
 
     def add(self, path: str | os.PathLike | None, option: str, **how) -> Target | None:
         if path is None:
@@ -214,7 +215,7 @@ class WriteSet:
         if any(same_file(path, p) for p in self.inputs) or any(within(path, d) for d in self.sealed):
             return False
         try:
-            _check_existing(target, getattr(self, "overwrite", False))
+            _check_existing(target, self.overwrite)
         except ExistingOutput:
             return False
         return Path(path).parts[:1] != (STDOUT,)
