@@ -16,7 +16,10 @@ small script) or a relative path, so the folder can be zipped, moved or publishe
 as a CI artifact and the page makes no network request.
 
 Thumbnails are cut with the bundled ffmpeg from the annotated media when it
-exists, else from the source, with the skeleton drawn over them in SVG.
+exists, else from the source, with the skeleton drawn over them in SVG. The picture
+folder may hold other files (the outputs of footage that had a sub-folder of that
+name): the report lists the pictures it made in ``.movenet-report.json`` there and a
+later report removes only those, and it never cuts a picture over a file it did not make.
 
 Example::
 
