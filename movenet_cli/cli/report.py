@@ -30,7 +30,7 @@ def report(out_dir, page, low_score, overwrite, quiet):
     page = page if page is not None else out_dir / REPORT_NAME
     if page.suffix.lower() not in (".html", ".htm"):
         raise click.BadParameter(f"{page} must end in .html", param_hint="--output")
-    manifest, reads, in_dir = report_reads(out_dir)
+    _, reads, in_dir = report_reads(out_dir)
     writes = WriteSet(reads, sealed=[in_dir] if in_dir is not None and not within(page, out_dir) else [])
     add_report(writes, page, "--output")
     writes.check(overwrite=overwrite)
