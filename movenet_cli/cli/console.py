@@ -7,6 +7,8 @@ too with the hint to run with ``--debug``, which shows the traceback instead.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import os
 import sys
@@ -15,9 +17,11 @@ from pathlib import Path
 import click
 
 from ..errors import EXIT_FAILED, EXIT_INTERRUPTED, MovenetError, describe, safe_name
+from ..util.system import stdout_reader_gone, silence_stdout
 
 # Context key: (files finished so far, files planned), for commands that report them when interrupted.
 FINISHED = "movenet.finished"
+EXIT_READER_GONE = 141  # what a command stopped by SIGPIPE exits with in a shell: its reader went away
 
 
 def debugging() -> bool:
@@ -63,12 +67,17 @@ def _interrupted() -> None:
 
 
 def handle_errors(fn):
-    """Turn errors into one line and an exit code; keep tracebacks for --debug."""
+    """Turn errors into one line and an exit code; keep tracebacks for --debug. A reader of stdout
+    that goes away (``movenet compare ... | head -3``) ends the command quietly (exit 141)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with contextlib.suppress(ValueError, AttributeError):
+                    sys.stdout.flush()  # here, not at exit, where a closed pipe could only be reported
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise  # Click prints usage errors and exits 2
         except KeyboardInterrupt:
@@ -76,6 +85,9 @@ def handle_errors(fn):
                 raise
             _interrupted()
         except (MovenetError, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno == errno.EPIPE and stdout_reader_gone():
+                silence_stdout()
+                sys.exit(EXIT_READER_GONE)
             if debugging():
                 raise
             fail(describe(exc))

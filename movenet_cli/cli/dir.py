@@ -8,14 +8,15 @@ from pathlib import Path
 import click
 
 from .. import settings as defaults
-from ..errors import EXIT_FAILED, describe
+from ..errors import EXIT_FAILED, UsageError, describe
 from ..run import run_folder
 from ..run.remote import fetch_results, write_run_report
-from ..storage import redact
+from ..storage import as_url, redact
 from ..run.checks import check_folder_run
+from ..settings import REPORT_NAME
 from ..util.progress import write_line
 from .console import FINISHED, debugging, expectation_missed, handle_errors, note
-from .options import draw_angles_option
+from .options import draw_angles_option, report_and_junit
 from .options import (FolderOrBucket, accuracy_option, analysis_options, check_options, draw_options, filter_options,
                       pose_options, quality_options, run_checks, run_settings, video_options)
 
@@ -41,7 +42,7 @@ def _reporter(quiet: bool, finished: list):
 
 
 @click.command("dir")
-@click.argument("in_dir", type=FolderOrBucket(exists=True))
+@click.argument("in_dir", type=FolderOrBucket())
 @click.option("--output", "-o", "out_dir", required=True, type=FolderOrBucket())
 @click.option("--no-video", is_flag=True, help="For videos, write only the keypoint data.")
 @click.option("--csv", "image_csv", is_flag=True, help="Also write CSV for images (videos always get one).")
@@ -77,21 +78,27 @@ def dir_(in_dir, out_dir, no_video, image_csv, skip_existing, jobs, engine, addr
     counts and timings, and the settings used.
     """
     checks = run_checks(params, "movenet dir")
-    settings = run_settings(params)
-    if address is not None and engine != "ray":
-        raise click.BadParameter("only used with --engine ray", param_hint="--address")
-    if jobs is not None and engine == "ray":
-        raise click.BadParameter("Ray decides how many files run at once; leave --jobs out", param_hint="--jobs")
-    finished: list[Path] = []
-    context = click.get_current_context()
+    with checks.on_refusal(lambda: [str(in_dir)]):
+        settings = run_settings(params)
+        if address is not None and engine != "ray":
+            raise click.BadParameter("only used with --engine ray", param_hint="--address")
+        if jobs is not None and engine == "ray":
+            raise click.BadParameter("Ray decides how many files run at once; leave --jobs out", param_hint="--jobs")
+        if not as_url(in_dir) and not in_dir.is_dir():
+            raise UsageError(f"{in_dir}: {'is not a folder' if in_dir.exists() else 'no such folder'}; "
+                             "give the folder of images and videos")
+        also = [] if as_url(out_dir) else report_and_junit(out_dir, out_dir / REPORT_NAME if with_report else None,
+                                                           checks.junit, overwrite)
+        finished: list[Path] = []
+        context = click.get_current_context()
 
-    def planned(records):
-        context.meta[FINISHED] = (finished, len(records))  # reported if the run is interrupted
+        def planned(records):
+            context.meta[FINISHED] = (finished, len(records))  # reported if the run is interrupted
 
-    run = run_folder(in_dir, out_dir, settings, engine=engine, jobs=jobs, address=address, overwrite=overwrite,
-                     skip_existing=skip_existing, video=not no_video, image_csv=image_csv, progress=not quiet,
-                     on_plan=planned, on_record=_reporter(quiet, finished), include=list(include),
-                     exclude=list(exclude))
+        run = run_folder(in_dir, out_dir, settings, engine=engine, jobs=jobs, address=address, overwrite=overwrite,
+                         skip_existing=skip_existing, video=not no_video, image_csv=image_csv, progress=not quiet,
+                         on_plan=planned, on_record=_reporter(quiet, finished), include=list(include),
+                         exclude=list(exclude), also=also)
     _summary(run, out_dir)
     if with_report:
         note(f"report: {write_run_report(run, out_dir)}")

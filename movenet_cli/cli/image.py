@@ -12,7 +12,8 @@ from ..errors import MovenetError, describe
 from ..media import IMAGE_EXTENSIONS
 from ..media.images import check_image_size
 from ..pipeline.analysis import with_analysis
-from ..pipeline import check_outputs, check_unique, image_outputs, process_images
+from ..pipeline import image_outputs, process_images
+from ..pipeline.outputs import WriteSet
 from ..pose import PoseEstimator
 from ..util.preflight import check_input, prepare_output_dirs
 from .console import debugging, expectation_missed, fail, handle_errors, note
@@ -36,21 +37,26 @@ from .options import accuracy_option, analysis_options, check_options, draw_opti
 def image(images, output, write_csv, overwrite, quiet, **params):
     """Estimate poses on images: annotated image plus JSON (and CSV with --csv)."""
     checks = run_checks(params, "movenet image")
-    chosen = run_settings(params)
-    for path in images:
-        check_input(path)
-        try:
-            check_image_size(path)  # a huge image is refused before a model is loaded
-        except MovenetError as exc:
-            raise MovenetError(describe(exc, path)) from exc
-    single = len(images) == 1 and output.suffix.lower() in IMAGE_EXTENSIONS
-    plans = [(path, with_analysis(image_outputs(path, output, single=single, csv=write_csv), chosen.analysis))
-             for path in images]
-    for path, outputs in plans:
-        check_outputs(images, outputs, overwrite=overwrite)
-    check_unique(plans)
-    prepare_output_dirs(out for _, outputs in plans for out in outputs.paths())
-    estimator = PoseEstimator.from_settings(chosen)
+    with checks.on_refusal(lambda: map(str, images)) as refusal:
+        chosen = run_settings(params)
+        for path in images:
+            refusal.culprit = str(path)
+            check_input(path)
+            try:
+                check_image_size(path)  # a huge image is refused before a model is loaded
+            except MovenetError as exc:
+                raise MovenetError(describe(exc, path)) from exc
+        refusal.culprit = None
+        single = len(images) == 1 and output.suffix.lower() in IMAGE_EXTENSIONS
+        plans = [(path, with_analysis(image_outputs(path, output, single=single, csv=write_csv), chosen.analysis))
+                 for path in images]
+        writes = WriteSet(images)
+        for path, outputs in plans:
+            writes.add_outputs(outputs, input=path if len(images) > 1 else None, options={"media": "--output"})
+        writes.add(checks.junit, "--junit", rebuilds="junit")
+        writes.check(overwrite=overwrite)
+        prepare_output_dirs(out for _, outputs in plans for out in outputs.paths())
+        estimator = PoseEstimator.from_settings(chosen)
 
     def done(path, outputs, result):
         missed = checks.record(str(path), frames=[result])

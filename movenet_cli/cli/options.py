@@ -7,15 +7,18 @@ Every default shown in ``--help`` is read from settings, so it is stated once.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from .. import settings
 from ..analysis.filters import parse_filter
-from ..errors import MovenetError, OutputExistsError
+from ..errors import MovenetError
 from ..media.url import is_url
+from ..pipeline.outputs import Target, WriteSet
 from ..render.draw import DrawStyle
+from ..render.report import pictures_folder, pictures_listing
 from ..results.expect import parse_expectations
 from ..run.checks import RunChecks
 from ..settings import AnalysisSettings, RunSettings, VideoQuality
@@ -314,16 +317,36 @@ def runner_size(threads: int | None, batch_size: int | None, *, encoding: bool, 
     return threads, batch_size
 
 
-def check_report_path(report_path, outputs, overwrite: bool) -> None:
-    """``video --report``: an .html path, a JSON to build it from, and no file replaced unasked."""
+def check_report_path(report_path, outputs) -> None:
+    """``video --report``: an .html path and a JSON to build it from."""
     if report_path is None:
         return
     if report_path.suffix.lower() not in (".html", ".htm"):
         raise click.BadParameter(f"{report_path} must end in .html", param_hint="--report")
     if outputs.json is None:
         raise click.BadParameter("the report is built from the JSON: give -o or --json", param_hint="--report")
-    if report_path.exists() and not overwrite:
-        raise OutputExistsError(f"{report_path}: already exists; pass --overwrite to replace it")
+
+
+def add_report(writes: WriteSet, page, option: str) -> None:
+    """An HTML report among what a command writes: the page (an earlier report is rebuilt), its
+    pictures folder (shared: other files there stay) and the listing of the pictures it made."""
+    if page is None:
+        return
+    writes.add(page, option, rebuilds="report")
+    writes.add(pictures_folder(page), f"the pictures folder of {option}", shared=True)
+    writes.add(pictures_listing(page), f"the pictures listing of {option}", managed=True)
+
+
+def report_and_junit(out_dir, page, junit, overwrite: bool) -> list[Target]:
+    """``dir``'s HTML report and JUnit report, checked here against the output folder (``-``, one
+    path for two), then by the plan with every input's outputs (an existing file that is not an
+    earlier report of ours is refused unless --overwrite)."""
+    writes = WriteSet()
+    writes.add(out_dir, "--output", shared=True, managed=True)
+    add_report(writes, page, "--report")
+    writes.add(junit, "--junit", rebuilds="junit")
+    writes.check(overwrite=True)
+    return [replace(target, managed=target.managed or overwrite) for target in writes.targets[1:]]
 
 
 class VideoSource(click.Path):

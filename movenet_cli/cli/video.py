@@ -12,14 +12,15 @@ from .. import settings
 from ..errors import EXIT_FAILED, MovenetError, describe
 from ..media.stdin import STDIN, spooled_stdin
 from ..media.url import display_url, is_url
-from ..pipeline import Outputs, check_outputs, process_video
+from ..pipeline import Outputs, process_video
+from ..pipeline.outputs import WriteSet
 from ..pipeline.analysis import with_analysis
 from ..pose import PoseEstimator
 from ..render.report import write_video_report
 from ..run.remote import staged_video
 from ..util.preflight import check_input, prepare_output_dirs
 from .console import expectation_missed, handle_errors, incomplete, note, reserve_stdout, warn
-from .options import (VideoSource, accuracy_option, analysis_options, check_options, check_report_path,
+from .options import (VideoSource, accuracy_option, add_report, analysis_options, check_options, check_report_path,
                       draw_angles_option, draw_options, filter_options, pose_options, quality_options, run_checks,
                       run_settings, runner_options, runner_size, url_options, video_options)
 
@@ -67,36 +68,50 @@ def video(source, output, json_path, csv_path, jsonl, no_video, plot_path, repor
     keypoints are smoothed over time; SinglePose models follow the person with a crop.
     """
     checks = run_checks(params, "movenet video")
-    chosen = run_settings(params)
-    outputs = with_analysis(_outputs(output, json_path, csv_path, no_video, plot_path, jsonl), chosen.analysis)
-    check_report_path(report_path, outputs, overwrite)
-    if jsonl == STDIN:
-        reserve_stdout()
-    frames: list = []
-    with spooled_stdin() if str(source) == STDIN else contextlib.nullcontext(source) as path:
-        try:
-            with staged_video(path, outputs, overwrite=overwrite, report=report_path) as (path, local):
-                url = is_url(path)
-                if not url:
-                    check_input(path)
-                check_outputs([] if url else [path], local, overwrite=overwrite)
-                prepare_output_dirs(local.paths())
-                threads, batch_size = runner_size(threads, batch_size, encoding=local.media is not None, warn=warn)
-                batch_size = batch_size or (threads if chosen.quality.batches(chosen.model) else 1)
-                estimator = PoseEstimator.from_settings(chosen, threads=threads, batch_size=batch_size)
-                stats = process_video(estimator, path, local, progress=not quiet, source_name=display_url(source),
-                                      on_result=frames.append if checks.expect.any else None,
-                                      url_timeout=url_timeout, warn=warn, **chosen.video_options())
-        except (MovenetError, OSError) as exc:
-            error = MovenetError(describe(exc, display_url(source)), exit_code=getattr(exc, "exit_code", EXIT_FAILED))
-            checks.record(str(source), error=error.format_message())
-            checks.write()
-            raise error from exc
+    with checks.on_refusal(lambda: [str(source)]):
+        chosen = run_settings(params)
+        outputs = with_analysis(_outputs(output, json_path, csv_path, no_video, plot_path, jsonl), chosen.analysis)
+        check_report_path(report_path, outputs)
+        if jsonl == STDIN:
+            reserve_stdout()
+        frames: list = []
+        with spooled_stdin() if str(source) == STDIN else contextlib.nullcontext(source) as path:
+            try:
+                with staged_video(path, outputs, overwrite=overwrite, report=report_path) as (path, local):
+                    stats = _run(path, local, source, chosen, checks, report_path, overwrite, quiet, threads,
+                                 batch_size, url_timeout, json_path, csv_path, frames)
+            except (MovenetError, OSError) as exc:
+                if hasattr(exc, "writes"):
+                    raise  # outputs refused: the line names them
+                raise MovenetError(describe(exc, display_url(source)),
+                                   exit_code=getattr(exc, "exit_code", EXIT_FAILED)) from exc
     if report_path is not None:
         page = write_video_report(outputs.json, outputs.media, report_path, plot_path=outputs.plot, csv_path=outputs.csv)
         if not quiet:
             note(f"report: {page}")
     _finish(source, stats, outputs, frames, checks, quiet)
+
+
+def _run(path, outputs, source, chosen, checks, report_path, overwrite, quiet, threads, batch_size, url_timeout,
+         json_path, csv_path, frames):
+    """Check every output as one set, then run the model over the video (outputs local, or scratch for a bucket)."""
+    url = is_url(path)
+    if not url:
+        check_input(path)
+    writes = WriteSet([] if url else [path])
+    writes.add_outputs(outputs, options={"media": "--output", "plot": "--plot", "jsonl": "--jsonl",
+                                         **({"json": "--json"} if json_path else {}),
+                                         **({"csv": "--csv"} if csv_path else {})})
+    add_report(writes, report_path, "--report")
+    writes.add(checks.junit, "--junit", rebuilds="junit")
+    writes.check(overwrite=overwrite)
+    prepare_output_dirs(outputs.paths())
+    threads, batch_size = runner_size(threads, batch_size, encoding=outputs.media is not None, warn=warn)
+    batch_size = batch_size or (threads if chosen.quality.batches(chosen.model) else 1)
+    estimator = PoseEstimator.from_settings(chosen, threads=threads, batch_size=batch_size)
+    return process_video(estimator, path, outputs, progress=not quiet, source_name=display_url(source),
+                         on_result=frames.append if checks.expect.any else None, url_timeout=url_timeout,
+                         warn=warn, **chosen.video_options())
 
 
 def _finish(source, stats, outputs, frames, checks, quiet) -> None:

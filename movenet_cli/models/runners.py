@@ -27,7 +27,7 @@ from ..settings import BACKENDS
 from ..util.system import gpu_visible, usable_cores
 from . import tfjs
 from ..util.system import quiet_stderr
-from ._tf import tensorflow
+from ._tf import quiet_tensorflow, tensorflow
 
 
 
@@ -126,24 +126,28 @@ def convert_to_tflite(saved_model: str | os.PathLike, out: str | os.PathLike) ->
     ``ExpandDims`` (see :func:`~movenet_cli.models.tfjs.expand_new_axis_slices`), and the
     result is converted; TensorFlow is needed for this once per machine, not to run it.
     """
+    tf = tensorflow()  # first: TensorFlow is imported quietly, whatever imports a part of it next
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-    tf = tensorflow()
-    signature = tf.saved_model.load(str(saved_model)).signatures["serving_default"]
-    frozen = convert_variables_to_constants_v2(signature)
-    graph_def = tfjs.expand_new_axis_slices(frozen.graph.as_graph_def())
-    fn = tfjs.to_function(graph_def, frozen.inputs[0].name, frozen.outputs[0].name)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn], None)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    with quiet_tensorflow():  # the converter's passes log to fd 2, whatever TF_CPP_MIN_LOG_LEVEL says
+        signature = tf.saved_model.load(str(saved_model)).signatures["serving_default"]
+        frozen = convert_variables_to_constants_v2(signature)
+        graph_def = tfjs.expand_new_axis_slices(frozen.graph.as_graph_def())
+        input_name = frozen.inputs[0].name
+        output_name = frozen.outputs[0].name
+        fn = tfjs.to_function(graph_def, input_name, output_name)
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([fn], None)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        flatbuffer = converter.convert()
     with open(out, "wb") as fh:
-        fh.write(converter.convert())
+        fh.write(flatbuffer)
 
 
 def _frozen_graph(saved_model: str | os.PathLike):
     """The cached SavedModel's signature as one flat graph: (graph_def, input name)."""
+    tf = tensorflow()  # first: TensorFlow is imported quietly, whatever imports a part of it next
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-    tf = tensorflow()
     frozen = convert_variables_to_constants_v2(tf.saved_model.load(str(saved_model)).signatures["serving_default"])
     return frozen.graph.as_graph_def(), frozen.inputs[0].name
 
@@ -152,18 +156,21 @@ def convert_heads_to_tflite(saved_model: str | os.PathLike, out: str | os.PathLi
     """Convert the graph cut before MoveNet's decoding (:func:`~movenet_cli.models.tfjs.heads_function`)
     to TFLite: one output, the heads stacked on the channel axis."""
     tf = tensorflow()
-    graph_def, input_name = _frozen_graph(saved_model)
-    fn = tfjs.heads_function(tfjs.expand_new_axis_slices(graph_def), input_name)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn], None)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    with quiet_tensorflow():  # the converter's passes log to fd 2, whatever TF_CPP_MIN_LOG_LEVEL says
+        graph_def, input_name = _frozen_graph(saved_model)
+        fn = tfjs.heads_function(tfjs.expand_new_axis_slices(graph_def), input_name)
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([fn], None)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        flatbuffer = converter.convert()
     with open(out, "wb") as fh:
-        fh.write(converter.convert())
+        fh.write(flatbuffer)
 
 
 def write_decoding(saved_model: str | os.PathLike, out: str | os.PathLike) -> None:
     """Save the constants of SinglePose MoveNet's decoding (:func:`~movenet_cli.models.tfjs.singlepose_decoding`)
     as ``.npz``."""
-    graph_def, _ = _frozen_graph(saved_model)
+    with quiet_tensorflow():
+        graph_def, _ = _frozen_graph(saved_model)
     with open(out, "wb") as fh:
         np.savez(fh, **tfjs.singlepose_decoding(graph_def))
 

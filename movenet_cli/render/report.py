@@ -16,7 +16,10 @@ small script) or a relative path, so the folder can be zipped, moved or publishe
 as a CI artifact and the page makes no network request.
 
 Thumbnails are cut with the bundled ffmpeg from the annotated media when it
-exists, else from the source, with the skeleton drawn over them in SVG.
+exists, else from the source, with the skeleton drawn over them in SVG. The picture
+folder may hold other files (the outputs of footage that had a sub-folder of that
+name): the report lists the pictures it made in ``.movenet-report.json`` there and a
+later report removes only those, and it never cuts a picture over a file it did not make.
 
 Example::
 
@@ -33,6 +36,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
@@ -54,7 +58,8 @@ from ..types import SKELETON, FrameResult
 from ..util.fs import atomic_path, atomic_write, read_json
 
 MANIFEST_NAME = "movenet-run.json"  # written by run/manifest.py, read here
-FILES_DIR = "report_files"
+PICTURES_LISTING = ".movenet-report.json"  # in the pictures folder: the pictures the report made
+LISTING_SCHEMA = "movenet-report-pictures/1"
 BUCKETS = (
     ("failed", "Failed"),
     ("pending", "Not run"),
@@ -328,6 +333,36 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     return data
 
 
+def pictures_folder(page: str | os.PathLike) -> Path:
+    """Where the pictures of the page ``page`` go: ``NAME_files/`` beside ``NAME.html``."""
+    page = Path(page)
+    return page.parent / f"{page.stem}_files"
+
+
+def pictures_listing(page: str | os.PathLike) -> Path:
+    """The file in :func:`pictures_folder` that lists the pictures the report made there: the only
+    ones a later report removes (the folder may hold other files, e.g. outputs of footage that
+    had a sub-folder of that name)."""
+    return pictures_folder(page) / PICTURES_LISTING
+
+
+def report_reads(out_dir: str | os.PathLike) -> tuple[Path, list[Path], Path | None]:
+    """What a report of the folder run in ``out_dir`` reads: its manifest, every output the
+    manifest lists, and the run's input folder (``None`` when the manifest does not say)."""
+    out_dir = Path(out_dir)
+    manifest = _read_manifest(out_dir / MANIFEST_NAME)
+    in_dir = Path(manifest["input_dir"]) if isinstance(manifest.get("input_dir"), str) else None
+    reads = [out_dir / MANIFEST_NAME]
+    for entry in manifest["files"]:
+        outputs = entry.get("outputs") if isinstance(entry, dict) else None
+        for rel in (outputs or {}).values() if isinstance(outputs, dict) else ():
+            if isinstance(rel, str):
+                reads.append(out_dir / rel)
+        if in_dir is not None and isinstance(entry, dict) and isinstance(entry.get("input"), str):
+            reads.append(in_dir / entry["input"])
+    return out_dir / MANIFEST_NAME, reads, in_dir
+
+
 def _prepare_files_dir(files_dir: Path) -> None:
     try:
         files_dir.mkdir(parents=True, exist_ok=True)
@@ -335,11 +370,35 @@ def _prepare_files_dir(files_dir: Path) -> None:
         raise ReportError(f"{files_dir}: cannot be created ({exc.strerror or exc})") from None
 
 
-def _drop_stale(files_dir: Path, keep: Iterable[Path]) -> None:
-    """Remove thumbnails of earlier reports that this one does not use."""
-    wanted = {p.name for p in keep}
-    for old in files_dir.glob("*.jpg"):
-        if old.name not in wanted:
+def _own_pictures(files_dir: Path) -> set[str]:
+    """The names an earlier report listed as its own pictures in ``files_dir`` (none when unlisted)."""
+    try:
+        data = json.loads((files_dir / PICTURES_LISTING).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    names = data.get("pictures") if isinstance(data, dict) and data.get("schema") == LISTING_SCHEMA else None
+    return {n for n in names if isinstance(n, str) and n == Path(n).name} if isinstance(names, list) else set()
+
+
+def _claim_pictures(files_dir: Path, cuts: list[_Cut]) -> set[str]:
+    """Refuse to cut a picture over a file this report did not make; return the earlier ones it did."""
+    own = _own_pictures(files_dir)
+    for cut in cuts:
+        target = cut.thumb.file
+        if (target.exists() or target.is_symlink()) and target.name not in own:
+            raise ReportError(f"{target}: a file the report did not make has the name of one of its pictures; "
+                              "move it, or write the report elsewhere (--output)")
+    return own
+
+
+def _keep_only(files_dir: Path, own: set[str], cuts: list[_Cut]) -> None:
+    """List the pictures this report uses, then remove the earlier report's pictures it does not use:
+    only names the listing recorded, never another file of the folder."""
+    used = sorted({c.thumb.file.name for c in cuts})
+    _write_text(files_dir / PICTURES_LISTING, json.dumps({"schema": LISTING_SCHEMA, "pictures": used}, indent=1) + "\n")
+    for name in own - set(used):
+        old = files_dir / name
+        if old.is_file() and not old.is_symlink():
             old.unlink(missing_ok=True)
 
 
@@ -358,7 +417,7 @@ def write_report(
     out_dir = Path(out_dir)
     manifest = _read_manifest(out_dir / MANIFEST_NAME)
     page = Path(report_path) if report_path is not None else out_dir / REPORT_NAME
-    files_dir = page.parent / (FILES_DIR if page.name == REPORT_NAME else f"{page.stem}_files")
+    files_dir = pictures_folder(page)
     _prepare_files_dir(files_dir)
     in_dir = Path(manifest["input_dir"]) if isinstance(manifest.get("input_dir"), str) else None
     rows, cuts, model = [], [], None
@@ -371,8 +430,9 @@ def write_report(
             source = in_dir / row.name if in_dir is not None else None
             cuts += _plan_thumbs(row, doc, row.links.get("media"), source, files_dir)
         rows.append(row)
+    own = _claim_pictures(files_dir, cuts)
     _cut_all(cuts, jobs)
-    _drop_stale(files_dir, (c.thumb.file for c in cuts))
+    _keep_only(files_dir, own, cuts)
     summary = _run_summary(manifest, rows, model)
     summary.links["run manifest (JSON)"] = out_dir / MANIFEST_NAME
     title = f"movenet report: {Path(str(manifest.get('input_dir') or out_dir)).name or out_dir}"
@@ -398,7 +458,7 @@ def write_video_report(
     doc, problem = _load(json_path)
     if doc is None:
         raise ReportError(str(problem))
-    files_dir = page.parent / f"{page.stem}_files"
+    files_dir = pictures_folder(page)
     _prepare_files_dir(files_dir)
     media = Path(media_path) if media_path is not None else None
     kind = "image" if len(doc.frames) == 1 and doc.source.get("fps") is None else "video"
@@ -413,8 +473,9 @@ def write_video_report(
                    links, plot=plot)
     source = Path(str(doc.source["path"])) if doc.source.get("path") else None
     cuts = _plan_thumbs(row, doc, media, source, files_dir)
+    own = _claim_pictures(files_dir, cuts)
     _cut_all(cuts, None)
-    _drop_stale(files_dir, (c.thumb.file for c in cuts))
+    _keep_only(files_dir, own, cuts)
     summary = _video_summary(doc, row)
     _write_text(page, render_page(f"movenet report: {name}", summary, [row], page.parent))
     return page

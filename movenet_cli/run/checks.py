@@ -26,18 +26,36 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Iterator
 
-from ..errors import EXIT_EXPECTATION, EXIT_FAILED, EXIT_OK
+from ..errors import EXIT_EXPECTATION, EXIT_FAILED, EXIT_OK, MovenetError, describe, first_line
+from ..pipeline.outputs import WriteSet
 from ..results import load_result
 from ..results.expect import Expectations, check_expectations
-from ..results.junit import JUnitCase, JUnitSuite, case_for_input, suite_from_manifest, write_junit
+from ..results.junit import JUnitCase, JUnitError, JUnitSuite, case_for_input, suite_from_manifest, write_junit
 from ..results.load import read_json
 from ..types import FrameResult
 from .folder import FolderRun
+
+
+class Refusal:
+    """What :meth:`RunChecks.on_refusal` is told as the command goes: the input being checked."""
+
+    culprit: str | None = None
+
+
+def _about(exc: BaseException, path: Path) -> bool:
+    """Whether ``exc`` leaves ``path`` unwritable: it cannot be written, or it collides with, or may
+    not replace, something (when the outputs were refused as a set, whatever the first problem was)."""
+    writes = getattr(exc, "writes", None)
+    if writes is None:  # stopped before the outputs were checked: the report alone, replacing nothing
+        writes = WriteSet()
+        writes.add(path, "--junit", rebuilds="junit")
+    return isinstance(exc, JUnitError) or not writes.allows(path)
 
 
 @dataclass
@@ -68,6 +86,36 @@ class RunChecks:
         violations = report.violations if report is not None else []
         self.cases.append(case_for_input(name, seconds, error=error, violations=violations, classname=self.suite))
         return report.line(name) if violations else None
+
+    def record_refusal(self, names: Iterable[str], error: str, *, culprit: str | None = None) -> None:
+        """The command stopped early with ``error``: each input not yet recorded is an ``error``
+        testcase (with ``culprit``, only that input; the others are ``skipped``, not run)."""
+        recorded = {case.name for case in self.cases}
+        for name in dict.fromkeys(names):
+            if name in recorded:
+                continue
+            if culprit is None or name == culprit:
+                self.cases.append(case_for_input(name, 0.0, error=error, classname=self.suite))
+            else:
+                self.cases.append(JUnitCase(name, self.suite, 0.0, "skipped", f"not run: {error}"))
+
+    @contextlib.contextmanager
+    def on_refusal(self, names: Callable[[], Iterable[str]]) -> Iterator[Refusal]:
+        """However early the command stops (a missing input, stdin with nothing on it, outputs that
+        collide, a usage error found after parsing), the JUnit report is written: an ``error``
+        testcase for each input of ``names()`` not yet recorded, or, when the yielded
+        ``Refusal.culprit`` names the input being checked, for that one (the others ``skipped``).
+        Not when the JUnit path itself is the problem."""
+        refusal = Refusal()
+        try:
+            yield refusal
+        except Exception as exc:
+            if self.junit is not None and not _about(exc, self.junit):
+                message = exc.format_message() if hasattr(exc, "format_message") else describe(exc)
+                self.record_refusal(names(), first_line(message), culprit=refusal.culprit)
+                with contextlib.suppress(MovenetError, OSError):
+                    self.write()
+            raise
 
     def exit_code(self) -> int:
         if any(case.outcome == "error" for case in self.cases):

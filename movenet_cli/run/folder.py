@@ -35,8 +35,7 @@ from typing import Callable
 
 from .. import settings as defaults
 from ..errors import FolderRunError, UsageError, first_line
-from ..pipeline.analysis import with_analysis
-from ..pipeline.outputs import same_file
+from ..pipeline.outputs import Target, same_file
 from ..settings import RunSettings
 from ..util.fs import run_lock
 from ..util.preflight import prepare_folder
@@ -87,6 +86,7 @@ class _Options:
     progress: bool
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
+    also: list = field(default_factory=list)  # other files the run writes (pipeline.outputs.Target)
 
 
 def _check(in_dir: Path, out_dir: Path, options: _Options) -> None:
@@ -110,12 +110,16 @@ def _prepare_out_dir(out_dir: Path, *, resuming: bool) -> None:
         )
 
 
+def _own_files(out_dir: Path) -> list[Target]:
+    """The run's manifest and lock, which no output may be."""
+    return [Target(out_dir / MANIFEST_NAME, "the run manifest", managed=True),
+            Target(out_dir / LOCK_NAME, "the run's lock file", managed=True)]
+
+
 def _plan(in_dir: Path, out_dir: Path, settings: RunSettings, options: _Options) -> tuple[Plan, list[FileRecord], list[Task]]:
     """The plan, every input's record (final for those that will not run) and the tasks to run."""
-    plan = plan_folder(in_dir, out_dir, video=options.video, image_csv=options.image_csv,
-                       include=options.include, exclude=options.exclude)
-    for job in plan.jobs:  # angles and exports beside each input's JSON
-        job.outputs = with_analysis(job.outputs, settings.analysis)
+    plan = plan_folder(in_dir, out_dir, video=options.video, image_csv=options.image_csv, include=options.include,
+                       exclude=options.exclude, analysis=settings.analysis, also=options.also + _own_files(out_dir))
     if not plan.jobs:
         raise FolderRunError(f"{in_dir}: no images or videos found ({len(plan.not_taken)} entries not taken)")
     _prepare_out_dir(out_dir, resuming=options.skip_existing or options.overwrite)
@@ -178,19 +182,22 @@ def run_folder(
     on_record: Callable[[FileRecord], None] | None = None,
     include: list[str] | None = None,
     exclude: list[str] | None = None,
+    also: list | None = None,
 ) -> FolderRun:
     """Process every image and video under ``in_dir`` into ``out_dir``; see the module doc.
 
     ``jobs`` (local engine) is the number of files processed at once, each in its own worker
     process (default: one per core); ``address`` (Ray engine) is the cluster to join, or None
     for a local Ray instance. ``on_plan`` is called once with every input's record before any
-    is processed, ``on_record`` once per input as its fate is known. A file's failure is
+    is processed, ``on_record`` once per input as its fate is known. ``also``: other files the run
+    writes (:class:`~movenet_cli.pipeline.outputs.Target`: a JUnit report, the HTML report), checked
+    with every input's outputs before any work (see :mod:`.plan`). A file's failure is
     recorded; :class:`~movenet_cli.errors.FolderRunError` stops the run.
     """
     settings = (settings or RunSettings()).check()
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     options = _Options(engine, jobs, address, overwrite, skip_existing, video, image_csv, progress,
-                       list(include or ()), list(exclude or ()))
+                       list(include or ()), list(exclude or ()), list(also or ()))
     _check(in_dir, out_dir, options)
     prepare_folder(out_dir)
     with run_lock(out_dir / LOCK_NAME, what=f"{out_dir} is being written by another movenet run"):

@@ -7,6 +7,8 @@ What ``dir`` takes is decided per file: a name whose extension is an image or vi
 kind is then read from their content). Symbolic links to folders are followed once (a link
 back into a folder already walked is not). Everything else is listed in :attr:`Plan.not_taken`:
 hidden entries, unknown types, unreadable folders, named pipes and devices, excluded names.
+A file named as media that cannot be read (a link to a missing file) is taken, and fails: the
+user meant it as an input.
 Outputs keep the input's relative path under the output folder (see
 :func:`~movenet_cli.pipeline.outputs.mirrored_outputs`), so ``a.jpg`` and ``a.png`` in one
 folder never write the same file.
@@ -29,10 +31,13 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from ..media import media_kind
 from ..media.formats import image_extension, sniff_kind
-from ..pipeline.outputs import Outputs, check_unique, mirrored_outputs
+from ..pipeline.analysis import with_analysis
+from ..pipeline.outputs import Outputs, Target, WriteSet, mirrored_outputs
+from ..settings import AnalysisSettings
 
 
 @dataclass
@@ -75,12 +80,17 @@ def _kind(path: Path, rel: str, include: list[str], exclude: list[str]) -> tuple
     try:
         mode = path.stat().st_mode
     except OSError as exc:
+        if media_kind(path) is not None:  # named as media: meant as an input, so it fails (a dangling link)
+            return media_kind(path), None
         return None, f"cannot be read ({exc.strerror or exc})"
     if not stat.S_ISREG(mode):
         return None, "not a regular file (a named pipe, device or socket)"
     kind = media_kind(path)
     if kind is None and _matches(rel, include):
-        kind = sniff_kind(path)
+        try:
+            kind = sniff_kind(path)
+        except OSError as exc:
+            return None, f"cannot be read ({exc.strerror or exc})"
     if kind is None:
         return None, "not an image or video by its extension (add --include PATTERN to take it)"
     return kind, None
@@ -130,10 +140,11 @@ class _Walk:
         if kind is None:
             return self.skip(path, reason)
         target = _target(self.out_dir, rel, path, kind)
-        self.plan.jobs.append(Job(path, kind, mirrored_outputs(target, kind, video=self.video, image_csv=self.image_csv)))
+        outputs = mirrored_outputs(target, kind, video=self.video, image_csv=self.image_csv)
+        self.plan.jobs.append(Job(path, kind, with_analysis(outputs, self.analysis)))
 
-    def run(self, *, video: bool, image_csv: bool) -> Plan:
-        self.video, self.image_csv = video, image_csv
+    def run(self, *, video: bool, image_csv: bool, analysis: AnalysisSettings | None, also: list[Target]) -> Plan:
+        self.video, self.image_csv, self.analysis = video, image_csv, analysis
         self.seen[os.path.realpath(self.in_dir)] = self.in_dir
 
         def unreadable(exc: OSError) -> None:
@@ -144,8 +155,19 @@ class _Walk:
             dirs[:] = self.folders(root_path, dirs)
             for name in sorted(files):
                 self.file(root_path / name)
-        check_unique((job.input, job.outputs) for job in self.plan.jobs)
+        self.check(also)
         return self.plan
+
+    def check(self, also: list[Target]) -> None:
+        """Everything the run writes, as one set: each input's outputs and ``also`` (the run's
+        manifest and lock, a JUnit report, the HTML report); refused before any work when two of
+        them are one file, or one is an input. Whether each input's outputs may be replaced is
+        decided per input (resume)."""
+        writes = WriteSet(job.input for job in self.plan.jobs)
+        for job in self.plan.jobs:
+            writes.add_outputs(job.outputs, input=job.input, managed=True)
+        writes.targets.extend(also)
+        writes.check(overwrite=False)
 
 
 def plan_folder(
@@ -156,7 +178,10 @@ def plan_folder(
     image_csv: bool = False,
     include: list[str] | None = None,
     exclude: list[str] | None = None,
+    analysis: AnalysisSettings | None = None,
+    also: Iterable[Target] = (),
 ) -> Plan:
-    """The jobs for every image and video under ``in_dir`` (recursive, sorted), and what is not taken."""
+    """The jobs for every image and video under ``in_dir`` (recursive, sorted), with the angles and
+    exports ``analysis`` asks for, and what is not taken; ``also``: other files the run writes."""
     walk = _Walk(Path(in_dir), Path(out_dir), list(include or ()), list(exclude or ()))
-    return walk.run(video=video, image_csv=image_csv)
+    return walk.run(video=video, image_csv=image_csv, analysis=analysis, also=list(also))

@@ -57,6 +57,8 @@ def check_input(path: str | os.PathLike, *, folder_hint: str = "use `movenet dir
     try:
         st = p.stat()
     except FileNotFoundError:
+        if p.is_symlink():
+            raise PreflightError(f"{p}: a link to {os.readlink(p)}, which does not exist; fix or remove the link") from None
         raise PreflightError(f"{p}: no such file; check the path") from None
     except OSError as exc:
         raise PreflightError(f"{p}: cannot be read ({_reason(exc)}); check the path and its permissions") from exc
