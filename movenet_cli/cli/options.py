@@ -17,6 +17,7 @@ from ..analysis.filters import parse_filter
 from ..errors import MovenetError
 from ..media.url import is_url
 from ..pipeline.outputs import Target, WriteSet
+from ..pose import PoseEstimator
 from ..render.draw import DrawStyle
 from ..render.report import pictures_folder, pictures_listing
 from ..results.expect import parse_expectations
@@ -317,6 +318,13 @@ def runner_size(threads: int | None, batch_size: int | None, *, encoding: bool, 
     return threads, batch_size
 
 
+def video_estimator(chosen, threads: int | None, batch_size: int | None, *, encoding: bool, warn):
+    """The estimator of a video run: threads and batch as :func:`runner_size` allows them."""
+    threads, batch_size = runner_size(threads, batch_size, encoding=encoding, warn=warn)
+    batch_size = batch_size or (threads if chosen.quality.batches(chosen.model) else 1)
+    return PoseEstimator.from_settings(chosen, threads=threads, batch_size=batch_size)
+
+
 def check_report_path(report_path, outputs) -> None:
     """``video --report``: an .html path and a JSON to build it from."""
     if report_path is None:
@@ -335,6 +343,17 @@ def add_report(writes: WriteSet, page, option: str) -> None:
     writes.add(page, option, rebuilds="report")
     writes.add(pictures_folder(page), f"the pictures folder of {option}", shared=True)
     writes.add(pictures_listing(page), f"the pictures listing of {option}", managed=True)
+
+
+def check_video_writes(inputs, outputs, page, junit, *, overwrite: bool, named: dict) -> None:
+    """``video``: every file it writes (outputs, report, JUnit) checked as one set before any work;
+    ``named``: the data files given by their own option (else they are named after -o)."""
+    writes = WriteSet(inputs)
+    writes.add_outputs(outputs, options={"media": "--output", "plot": "--plot", "jsonl": "--jsonl",
+                                         **{kind: f"--{kind}" for kind, path in named.items() if path}})
+    add_report(writes, page, "--report")
+    writes.add(junit, "--junit", rebuilds="junit")
+    writes.check(overwrite=overwrite)
 
 
 def report_and_junit(out_dir, page, junit, overwrite: bool) -> list[Target]:

@@ -13,16 +13,14 @@ from ..errors import EXIT_FAILED, MovenetError, describe
 from ..media.stdin import STDIN, spooled_stdin
 from ..media.url import display_url, is_url
 from ..pipeline import Outputs, process_video
-from ..pipeline.outputs import WriteSet
 from ..pipeline.analysis import with_analysis
-from ..pose import PoseEstimator
 from ..render.report import write_video_report
 from ..run.remote import staged_video
 from ..util.preflight import check_input, prepare_output_dirs
 from .console import expectation_missed, handle_errors, incomplete, note, reserve_stdout, warn
-from .options import (VideoSource, accuracy_option, add_report, analysis_options, check_options, check_report_path,
-                      draw_angles_option, draw_options, filter_options, pose_options, quality_options, run_checks,
-                      run_settings, runner_options, runner_size, url_options, video_options)
+from .options import (VideoSource, accuracy_option, analysis_options, check_options, check_report_path,
+                      check_video_writes, draw_angles_option, draw_options, filter_options, pose_options, quality_options, run_checks,
+                      run_settings, runner_options, url_options, video_estimator, video_options)
 
 
 def _outputs(output, json_path, csv_path, no_video, plot_path, jsonl) -> Outputs:
@@ -95,20 +93,12 @@ def video(source, output, json_path, csv_path, jsonl, no_video, plot_path, repor
 def _run(path, outputs, source, chosen, checks, report_path, overwrite, quiet, threads, batch_size, url_timeout,
          json_path, csv_path, frames):
     """Check every output as one set, then run the model over the video (outputs local, or scratch for a bucket)."""
-    url = is_url(path)
-    if not url:
+    if not is_url(path):
         check_input(path)
-    writes = WriteSet([] if url else [path])
-    writes.add_outputs(outputs, options={"media": "--output", "plot": "--plot", "jsonl": "--jsonl",
-                                         **({"json": "--json"} if json_path else {}),
-                                         **({"csv": "--csv"} if csv_path else {})})
-    add_report(writes, report_path, "--report")
-    writes.add(checks.junit, "--junit", rebuilds="junit")
-    writes.check(overwrite=overwrite)
+    check_video_writes([] if is_url(path) else [path], outputs, report_path, checks.junit, overwrite=overwrite,
+                       named={"json": json_path, "csv": csv_path})
     prepare_output_dirs(outputs.paths())
-    threads, batch_size = runner_size(threads, batch_size, encoding=outputs.media is not None, warn=warn)
-    batch_size = batch_size or (threads if chosen.quality.batches(chosen.model) else 1)
-    estimator = PoseEstimator.from_settings(chosen, threads=threads, batch_size=batch_size)
+    estimator = video_estimator(chosen, threads, batch_size, encoding=outputs.media is not None, warn=warn)
     return process_video(estimator, path, outputs, progress=not quiet, source_name=display_url(source),
                          on_result=frames.append if checks.expect.any else None, url_timeout=url_timeout,
                          warn=warn, **chosen.video_options())
