@@ -304,11 +304,12 @@ def _plan(sides: _Sides, listing_in, in_dir, out_dir, settings: RunSettings, opt
 
 def run_remote(in_dir, out_dir, settings: RunSettings | None = None, *, engine: str = folder.defaults.ENGINE,
                jobs=None, address=None, overwrite=False, skip_existing=False, video=True, image_csv=False,
-               progress=False, on_plan=None, on_record=None, include=None, exclude=None) -> RemoteRun:
-    """The folder run with a bucket URL for ``in_dir``, ``out_dir`` or both (see the module doc)."""
+               progress=False, on_plan=None, on_record=None, include=None, exclude=None, also=None) -> RemoteRun:
+    """The folder run with a bucket URL for ``in_dir``, ``out_dir`` or both (see the module doc); ``also``:
+    other local files the run writes, as for a folder run."""
     settings = (settings or RunSettings()).check()
     options = folder._Options(engine, jobs, address, overwrite, skip_existing, video, image_csv, progress,
-                              list(include or ()), list(exclude or ()))
+                              list(include or ()), list(exclude or ()), list(also or ()))
     sides = _Sides(in_dir, out_dir)
     folder._check(sides.scratch / "in", sides.scratch / "out", options)
     listing_in = sides.preflight()
