@@ -199,22 +199,47 @@ class Publication:
         self.items.append((Path(tmp), Path(final)))
 
     def publish(self) -> None:
-        done: list[Path] = []
+        """Rename every file into place; if one rename fails, the files already renamed go again and
+        what was at their paths before (with ``--overwrite``) is put back as it was."""
+        done: list[tuple[Path, Path | None]] = []  # final path, the earlier file kept under a hidden name
         try:
             for tmp, final in self.items:
                 if tmp != final:
+                    kept = _keep_previous(final)
+                    done.append((final, kept))
                     os.replace(tmp, final)
-                done.append(final)
         except BaseException:
-            for final in done:  # what this publication already put in place goes again
-                remove_quietly(final)
+            for final, kept in reversed(done):
+                if kept is None:
+                    remove_quietly(final)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.replace(kept, final)
             self.discard()
             raise
+        for _, kept in done:
+            remove_quietly(kept)
 
     def discard(self) -> None:
         for tmp, final in self.items:
             if tmp != final:
                 remove_quietly(tmp)
+
+
+def _keep_previous(final: Path) -> Path | None:
+    """A second name (hard link) for the file at ``final``, so a failed publication can put it back;
+    None when there is no file there. A hidden ``.NAME.*.partial-old*`` that a killed run leaves
+    is removed by :func:`remove_partials`."""
+    if not final.is_file() and not final.is_symlink():
+        return None
+    kept = temp_path_for(final, "partial-old")
+    try:
+        os.link(final, kept, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    except OSError:  # a file system without hard links: the file moves aside until the rename
+        os.replace(final, kept)
+    return kept
 
 
 @contextlib.contextmanager
