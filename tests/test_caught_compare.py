@@ -222,3 +222,139 @@ def test_documents_built_here_are_what_compare_reads(tmp_path):
     assert result.ok, result.summary()
     assert (result.count("frames"), result.count("people"), result.count("keypoints")) == (4, 8, 8 * 17)
     assert np.isclose(result.tolerance.relative, Tolerance().relative)
+
+
+# -- what a user reads: summary lines, the JSON report, notes ---------------------------------------
+
+
+def test_the_summary_lists_counts_tolerance_and_the_worst_differences_first(tmp_path):
+    expected, actual = document(frames=3), document(frames=2)
+    keypoints = actual["frames"][0]["people"][0]["keypoints"]
+    keypoints[0][0] += 30.0  # nose: 30 px
+    keypoints[1][1] += 60.0  # left eye: 60 px, the worst
+    actual["frames"][1]["people"][0]["score"] = 0.6
+    result = compare_paths(*pair(tmp_path, expected, actual), Tolerance(pixels=10.0, score=0.1))
+    lines = result.summary(limit=2).splitlines()
+    assert lines == [
+        f"compare {tmp_path / 'expected.json'} -> {tmp_path / 'actual.json'}: FAILED",
+        "  1 file, 2 frames, 2 people, 34 keypoints compared; keypoints within 10 px, scores within 0.1",
+        "  4 differences (1 missing frame, 2 keypoint, 1 person score), worst first:",
+        "    frame 2: frame missing from ACTUAL (1 person in it)",
+        "    frame 0, person 1, left_eye: moved 60.00 px (limit 10.00 px)",
+        "    ... and 2 more (all of them with --report PATH)",
+    ]
+    rest = result.summary().splitlines()[-2:]
+    assert rest == ["    frame 0, person 1, nose: moved 30.00 px (limit 10.00 px)",
+                    "    frame 1, person 1: person score changed by 0.2000 (limit 0.1)"]
+    relative = compare_paths(*pair(tmp_path, expected, actual), Tolerance(relative=0.05, score=1.0))
+    assert "keypoints within 0.05 x box diagonal, scores within 1" in relative.summary()
+    assert "moved 60.00 px (limit 11.18 px = 0.05 x 223.6 px diagonal)" in relative.summary()
+
+
+def test_the_json_report_holds_every_difference_with_its_numbers(tmp_path):
+    expected, actual = document(frames=2), document(frames=2)
+    actual["frames"][1]["people"][0]["keypoints"][0][0] += 30.0
+    report = compare_paths(*pair(tmp_path, expected, actual), Tolerance(pixels=10.0, score=0.1)).to_dict()
+    assert report["schema"] == "movenet-compare/1" and report["ok"] is False
+    assert report["tolerance"] == {"relative": Tolerance().relative, "pixels": 10.0, "score": 0.1,
+                                   "threshold": None, "min_oks": Tolerance().min_oks}
+    assert report["counts"] == {"files": 1, "frames": 2, "people": 2, "keypoints": 34}
+    assert report["differences"] == [{
+        "kind": "keypoint", "file": "", "frame": 1, "person": 1, "actual_person": 1, "keypoint": "nose",
+        "value": pytest.approx(30.0), "limit": 10.0, "message": "frame 1, person 1, nose: moved 30.00 px (limit 10.00 px)",
+    }]
+    (entry,) = report["files"]
+    assert {k: entry[k] for k in ("name", "kind", "ok", "error", "frames", "people", "keypoints", "differences")} == {
+        "name": "", "kind": "result", "ok": False, "error": None, "frames": 2, "people": 2, "keypoints": 34,
+        "differences": 1}
+    assert entry["expected"].endswith("expected.json") and entry["actual"].endswith("actual.json")
+
+
+def test_settings_that_differ_are_notes_not_failures(tmp_path):
+    expected, actual = document(), document()
+    actual["model"]["name"] = "thunder"
+    actual["model"]["threshold"] = 0.4
+    actual["source"]["width"] = 641
+    result = compare_paths(*pair(tmp_path, expected, actual), Tolerance(threshold=0.3))
+    assert result.ok
+    assert result.files[0].notes == ['model.name differs: "multipose" -> "thunder"', "model.threshold differs: 0.3 -> 0.4",
+                                     "source.width differs: 640 -> 641"]
+    assert "  note: model.name differs" in result.summary()
+    actual["model"]["tracker"] = {"name": "a tracker with a long name indeed"}
+    long = compare_paths(*pair(tmp_path, expected, actual)).files[0].notes
+    assert 'model.tracker differs: {"name": "iou"} -> {"name": "a tracker w...' in long
+
+
+def test_missing_extra_and_renumbered_people_are_named(tmp_path):
+    expected, actual = document(frames=2, people=2), document(frames=2, people=2)
+    actual["frames"][0]["people"].pop(1)  # person 2 missing in frame 0
+    actual["frames"][1]["people"][1]["id"] = 7  # tracked: person 2 is now 7
+    extra = person(9, score=0.45, x0=500.0)
+    actual["frames"][1]["people"].append(extra)
+    found = compare_paths(*pair(tmp_path, expected, actual)).differences
+    assert [(d.kind, d.frame, d.person, d.actual_person) for d in found] == [
+        ("missing_person", 0, 2, None), ("extra_person", 1, 9, None), ("person_id", 1, 2, 7)]
+    assert found[0].describe() == "frame 0, person 2: person missing from ACTUAL (score 0.80)"
+    assert found[1].describe() == "frame 1, person 9: person not in EXPECTED (score 0.45)"
+    assert found[2].describe() == "frame 1, person 2 (actual 7): tracked id changed"
+
+
+def test_untracked_people_are_matched_by_oks_whatever_their_order_and_ids(tmp_path):
+    expected, actual = document(people=2, tracked=False), document(people=2, tracked=False)
+    for frame in actual["frames"]:
+        frame["people"].reverse()
+        frame["people"][0]["id"], frame["people"][1]["id"] = 5, 6
+    assert compare_paths(*pair(tmp_path, expected, actual)).ok
+    half = document(people=2, tracked=True)  # tracked in one document only: matched by OKS too
+    assert compare_paths(*pair(tmp_path, half, actual)).ok
+
+
+def test_an_extra_frame_and_a_repeated_frame_index(tmp_path):
+    expected, actual = document(frames=2), document(frames=3)
+    (diff,) = compare_paths(*pair(tmp_path, expected, actual)).differences
+    assert diff.describe() == "frame 2: frame not in EXPECTED (1 person in it)"
+    actual["frames"][2]["index"] = 1
+    result = compare_paths(*pair(tmp_path, expected, actual))
+    assert result.files[0].error == f"{tmp_path / 'actual.json'}: frame index 1 appears twice"
+    assert [d.kind for d in result.differences] == ["error"]
+
+
+def test_manifests_compare_by_status(tmp_path):
+    def manifest(**statuses):
+        return {"schema": "movenet-run/1", "files": [{"input": k, "status": v, "reason": "why" if v == "failed" else None}
+                                                      for k, v in statuses.items()]}
+
+    paths = pair(tmp_path, manifest(a="done", b="done", c="done"), manifest(a="skipped", b="failed", d="done"))
+    (item,) = compare_paths(*paths).files
+    assert item.kind == "manifest"
+    assert [d.describe() for d in item.differences] == [
+        "c: input missing from the ACTUAL run", "d: input not in the EXPECTED run", "b: status failed (why), expected done"]
+    paths = pair(tmp_path, manifest(a="done"), {"schema": "movenet-run/1", "files": [{"no": "input"}]})
+    assert compare_paths(*paths).files[0].error == "not a movenet-run/1 manifest (no files list with inputs)"
+
+
+def test_paths_and_schemas_compare_cannot_take(tmp_path):
+    from movenet_cli.errors import UsageError
+    from movenet_cli.results.compare import CompareError
+
+    e, a = pair(tmp_path, document(), {"schema": "other/1"})
+    (item,) = compare_paths(e, a).files
+    assert item.error == f"{a}: schema 'other/1' cannot be compared with {e}'s 'movenet/1'; compare results written by compatible versions"
+    save(a, {"schema": "other/1"})
+    save(e, {"schema": "other/1"})
+    assert compare_paths(e, a).files[0].error == f"{e}: schema 'other/1' is not one compare knows ('movenet/1' or 'movenet-run/1')"
+    with pytest.raises(CompareError, match=r"nothing\.json: no such file or folder$"):
+        compare_paths(e, tmp_path / "nothing.json")
+    with pytest.raises(CompareError, match=r"is a folder and .* is not: compare two files or two folders$"):
+        compare_paths(tmp_path, a)
+    empty = tmp_path / "empty"
+    (empty / "sub").mkdir(parents=True)
+    save(empty / "sub" / "x.json", {"schema": "other/1"})
+    with pytest.raises(CompareError, match="holds no movenet results"):
+        compare_paths(empty, empty)
+    for name in ("relative", "pixels", "score", "threshold", "min_oks"):
+        with pytest.raises(UsageError, match=f"tolerance {name} must be a number >= 0"):
+            Tolerance(**{name: -0.5})
+        with pytest.raises(UsageError):
+            Tolerance(**{name: float("nan")})
+    assert Tolerance(relative=0.0, pixels=0.0, score=0.0, threshold=0.0, min_oks=0.0).limit(100.0) == 0.0
