@@ -10,7 +10,7 @@ OUT    ?= out
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,ray]'
+	$(BIN)/python -m pip install --quiet -e '.[test,ray,mutation]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -48,7 +48,6 @@ check-build: $(STAMP)
 # Mutation check: mutmut mutates the modules named in pyproject.toml ([tool.mutmut]) and runs the fast
 # tests that reach each mutant; prints the score per module. Survivors are reviewed in docs/mutation.md.
 mutation: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[mutation]'
 	rm -rf mutants
 	$(BIN)/mutmut run --max-children $$(nproc)
 	$(BIN)/python tests/mutation_score.py
