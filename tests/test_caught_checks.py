@@ -67,3 +67,76 @@ def test_a_manifest_s_failed_and_pending_inputs_are_errors_and_skipped_ones_are_
     assert outcomes == {"a.jpg": "passed", "b.jpg": "error", "c.jpg": "error", "d.jpg": "skipped", "e.jpg": "failure"}
     root = ET.fromstring(ET.tostring(suite.element()))
     assert (root.get("errors"), root.get("failures"), root.get("skipped")) == ("2", "1", "1")
+
+
+# -- a folder run's checks, from its manifest and written results ---------------------------------
+
+
+def _result(path, people: list[int]) -> None:
+    import json
+
+    person = {"id": 1, "score": 0.6, "keypoints": [[0.0, 0.0, 0.5]] * 17}
+    doc = {"schema": "movenet/1", "source": {}, "model": {},
+           "frames": [{"index": i, "time": i / 30, "people": [person] * n} for i, n in enumerate(people)]}
+    path.write_text(json.dumps(doc))
+
+
+def _folder_run(tmp_path):
+    import json
+
+    from movenet_cli.pipeline import Outputs
+    from movenet_cli.run.folder import FolderRun
+    from movenet_cli.run.job import FileRecord
+
+    statuses = {"done.jpg": ("done", [1]), "skipped.mp4": ("skipped", [1, 0]), "failed.jpg": ("failed", None),
+                "pending.jpg": ("pending", None), "nojson.jpg": ("done", None)}
+    records, files = [], []
+    for name, (status, people) in statuses.items():
+        json_path = tmp_path / f"{name}.json" if people is not None else None
+        if json_path is not None:
+            _result(json_path, people)
+        records.append(FileRecord(tmp_path / "in" / name, "image", Outputs(json=json_path), status=status,
+                                  reason="broken" if status == "failed" else None))
+        files.append({"input": name, "status": status, "reason": "broken" if status == "failed" else None})
+    manifest = tmp_path / "movenet-run.json"
+    manifest.write_text(json.dumps({"schema": "movenet-run/1", "status": "incomplete", "files": files}))
+    return FolderRun(records, manifest, {"name": "local"})
+
+
+def test_a_folder_run_checks_done_and_skipped_inputs_from_their_json(tmp_path):
+    from movenet_cli.run.checks import check_folder_run
+
+    run = RunChecks(parse_expectations(people="1"), junit=tmp_path / "junit.xml", suite="movenet dir")
+    lines = check_folder_run(_folder_run(tmp_path), run)
+    assert lines == ["skipped.mp4: expectation not met: expected at least 1 person per frame (--expect-people 1), "
+                     "measured 0 to 1 people: 1 of 2 frames outside (frames 1)"]
+    outcomes = {case.name: case.outcome for case in run.cases}
+    assert outcomes == {"done.jpg": "passed", "skipped.mp4": "failure", "failed.jpg": "error", "pending.jpg": "error",
+                        "nojson.jpg": "passed"}
+    assert run.exit_code() == EXIT_FAILED
+    suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
+    assert (suite.get("name"), suite.get("tests"), suite.get("failures"), suite.get("errors")) == (
+        "movenet dir", "5", "1", "2")
+
+
+def test_a_folder_run_without_expectations_writes_its_report_and_checks_nothing(tmp_path):
+    from movenet_cli.run.checks import check_folder_run
+
+    run = RunChecks(junit=tmp_path / "junit.xml", suite="movenet dir")
+    assert run.active and not RunChecks().active
+    assert check_folder_run(_folder_run(tmp_path), run) == []
+    assert {case.name: case.outcome for case in run.cases}["skipped.mp4"] == "skipped"
+    assert (tmp_path / "junit.xml").exists()
+    quiet = RunChecks(parse_expectations(people="0"))
+    assert quiet.active and check_folder_run(_folder_run(tmp_path), quiet) == []
+    assert not (tmp_path / "other.xml").exists()
+
+
+def test_record_times_each_input_from_the_last(tmp_path):
+    run = checks(tmp_path)
+    run.record("a.jpg", frames=frames([1]), seconds=2.5)
+    run.record("b.jpg", frames=frames([1]))
+    assert run.cases[0].time == 2.5 and 0 <= run.cases[1].time < 60
+    assert [c.classname for c in run.cases] == ["movenet image"] * 2
+    run.write()
+    assert ET.parse(tmp_path / "junit.xml").getroot().find("testsuite").get("name") == "movenet image"
