@@ -1,9 +1,9 @@
 """``pytest --fast-only``: only the tests that run no model, no ``movenet`` child process and no browser.
 
 The mutation check (``make mutation``) runs the tests that reach each mutant once per mutant,
-so it takes these only. A test is left out when its own code, or the code of any fixture it
-uses, names one of :data:`SLOW`; the rest of the suite is arithmetic on synthetic data, hand-made
-documents and small files.
+so it takes these only. A test is left out when it uses a fixture of :data:`SLOW_FIXTURES`, or when
+its own code or a fixture's makes a call of :data:`SLOW_CALLS`; the rest of the suite is arithmetic on
+synthetic data, hand-made documents and small files.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import re
 
 import pytest
 
-# What starts a model, a child process or a browser (whole words in a test's or a fixture's code).
-SLOW = re.compile(
-    r"\b(run_movenet|start_movenet|demo_run|subprocess|Popen|PoseEstimator|estimators|store|person_image"
-    r"|process_video|process_images?|run_folder|run_video|ffmpeg\w*|browser|playwright|ray|corpus|clip\w*"
-    r"|example_results)\b"
+# Fixtures that run a model, a child process or a browser (whole names) ...
+SLOW_FIXTURES = re.compile(r"store|estimators|person_image|clip\w*|corpus|browser|example_results")
+# ... and calls that do (in a test's or a fixture's code).
+SLOW_CALLS = re.compile(
+    r"\b(run_movenet|start_movenet|demo_run|PoseEstimator|process_video|process_images?|run_folder|run_video"
+    r"|ffmpeg_exe|sync_playwright|Popen)\s*\(|\bsubprocess\.(run|Popen|check_\w+|call)\b"
 )
 
 
@@ -34,15 +35,15 @@ def _source(func) -> str:
 
 
 def is_slow(item: pytest.Item) -> bool:
-    """Whether the test, or a fixture it uses, names something in :data:`SLOW`."""
+    """Whether the test uses a fixture in :data:`SLOW_FIXTURES`, or its code or a fixture's calls :data:`SLOW_CALLS`."""
     sources = [_source(getattr(item, "function", None))]
     info = getattr(item, "_fixtureinfo", None)
     for name in getattr(info, "names_closure", ()):
-        if SLOW.fullmatch(name):
+        if SLOW_FIXTURES.fullmatch(name):
             return True
         for definition in info.name2fixturedefs.get(name, ()):
             sources.append(_source(definition.func))
-    return any(SLOW.search(text) for text in sources)
+    return any(SLOW_CALLS.search(text) for text in sources)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

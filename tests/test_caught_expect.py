@@ -56,6 +56,7 @@ def test_fractions_and_scores_take_0_to_1_and_percentages():
 
 def test_parse_expectations_leaves_unset_options_unset():
     assert parse_expectations() == Expectations() and not Expectations().any
+    assert Expectations().to_dict() == {"people": None, "detected": None, "score": None}
     wanted = parse_expectations(people="1:2", detected="50%", score="0.25")
     assert wanted.to_dict() == {"people": [1, 2], "detected": 0.5, "score": 0.25}
     assert all(Expectations(**{k: v}).any for k, v in (("people", (0, None)), ("detected", 0.0), ("score", 0.0)))
