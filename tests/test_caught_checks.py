@@ -88,7 +88,7 @@ def _folder_run(tmp_path):
     from movenet_cli.run.folder import FolderRun
     from movenet_cli.run.job import FileRecord
 
-    statuses = {"done.jpg": ("done", [1]), "skipped.mp4": ("skipped", [1, 0]), "failed.jpg": ("failed", None),
+    statuses = {"failed.jpg": ("failed", None), "done.jpg": ("done", [0]), "skipped.mp4": ("skipped", [1, 0]),
                 "pending.jpg": ("pending", None), "nojson.jpg": ("done", None)}
     records, files = [], []
     for name, (status, people) in statuses.items():
@@ -106,17 +106,20 @@ def _folder_run(tmp_path):
 def test_a_folder_run_checks_done_and_skipped_inputs_from_their_json(tmp_path):
     from movenet_cli.run.checks import check_folder_run
 
-    run = RunChecks(parse_expectations(people="1"), junit=tmp_path / "junit.xml", suite="movenet dir")
+    run = RunChecks(parse_expectations(people="1"), junit=tmp_path / "junit.xml", suite="movenet dir -q")
     lines = check_folder_run(_folder_run(tmp_path), run)
-    assert lines == ["skipped.mp4: expectation not met: expected at least 1 person per frame (--expect-people 1), "
+    assert lines == ["done.jpg: expectation not met: expected at least 1 person per frame (--expect-people 1), "
+                     "measured 0 to 0 people: 1 of 1 frames outside (frames 0)",
+                     "skipped.mp4: expectation not met: expected at least 1 person per frame (--expect-people 1), "
                      "measured 0 to 1 people: 1 of 2 frames outside (frames 1)"]
     outcomes = {case.name: case.outcome for case in run.cases}
-    assert outcomes == {"done.jpg": "passed", "skipped.mp4": "failure", "failed.jpg": "error", "pending.jpg": "error",
+    assert outcomes == {"done.jpg": "failure", "skipped.mp4": "failure", "failed.jpg": "error", "pending.jpg": "error",
                         "nojson.jpg": "passed"}
     assert run.exit_code() == EXIT_FAILED
     suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
     assert (suite.get("name"), suite.get("tests"), suite.get("failures"), suite.get("errors")) == (
-        "movenet dir", "5", "1", "2")
+        "movenet dir -q", "5", "2", "2")
+    assert {p.get("name"): p.get("value") for p in suite.iter("property")} == {"status": "incomplete"}
 
 
 def test_a_folder_run_without_expectations_writes_its_report_and_checks_nothing(tmp_path):
@@ -138,5 +141,6 @@ def test_record_times_each_input_from_the_last(tmp_path):
     run.record("b.jpg", frames=frames([1]))
     assert run.cases[0].time == 2.5 and 0 <= run.cases[1].time < 60
     assert [c.classname for c in run.cases] == ["movenet image"] * 2
+    assert [c.name for c in run.cases] == ["a.jpg", "b.jpg"]
     run.write()
     assert ET.parse(tmp_path / "junit.xml").getroot().find("testsuite").get("name") == "movenet image"

@@ -111,6 +111,7 @@ def test_detected_and_score_lines_and_their_boundaries():
         "expected a person in at least 51.0% of frames (--expect-detected 0.51), measured 50.0% (2 of 4 frames)",
         "expected a mean person score of at least 0.26 (--expect-score 0.26), measured 0.2500 over 2 people",
     ]
+    assert report.line("a.mp4") == f"a.mp4: expectation not met: {report.violations[0]}; {report.violations[1]}"
     error = report.error("clip.mp4")
     assert error.exit_code == EXIT_EXPECTATION and str(error) == report.line("clip.mp4")
 

@@ -128,22 +128,31 @@ def test_a_manifest_suite_names_inputs_times_and_reasons():
     manifest = {"input_dir": "in", "output_dir": "out", "status": "complete", "files": [
         {"input": "a.jpg", "status": "done", "seconds": 1.5, "frames": 1, "people": 2, "fps": 0.7},
         {"input": "b.jpg", "status": "failed", "seconds": 0.2},
+        {"input": "e.jpg", "status": "failed", "reason": "e.jpg: not an image"},
         {"input": "c.jpg", "status": "pending"},
         {"input": "d.jpg", "status": "skipped", "seconds": None},
     ]}
     suite = suite_from_manifest(manifest, {"a.jpg": ["too few"]}, name="movenet dir")
     assert suite.name == "movenet dir" and suite.properties == {"input_dir": "in", "output_dir": "out",
                                                                  "status": "complete"}
-    a, b, c, d = suite.cases
+    a, b, e, c, d = suite.cases
+    assert (e.outcome, e.message, e.classname) == ("error", "e.jpg: not an image", "movenet.dir")
+    assert c.classname == "movenet.dir" and d.system_out == "frames: None, people: None, fps: None"
     assert (a.outcome, a.message, a.classname, a.time) == ("failure", "too few", "movenet.dir", 1.5)
     assert a.system_out == "frames: 1, people: 2, fps: 0.7"
     assert (b.outcome, b.message, b.time) == ("error", "failed", 0.2)
     assert (c.outcome, c.message) == ("error", "not processed: the run stopped before this input")
     assert (d.outcome, d.message, d.time, d.classname) == ("skipped", "outputs already complete; not processed again",
                                                            0.0, "movenet.dir")
-    assert suite_from_manifest({"files": []}).name == "movenet dir"
+    assert suite_from_manifest({}).name == "movenet dir" and suite_from_manifest({}).cases == []
 
 
 def test_an_unknown_outcome_is_refused():
     with pytest.raises(ValueError, match="outcome 'broken'"):
         JUnitCase("a", outcome="broken")
+
+
+def test_an_input_case_keeps_what_it_printed_and_starts_at_zero_seconds():
+    assert case_for_input("a").time == 0.0
+    assert case_for_input("a", system_out="frames: 1").system_out == "frames: 1"
+    assert case_for_input("a", error="broken", system_out="frames: 0").system_out == "frames: 0"
