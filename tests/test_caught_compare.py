@@ -6,6 +6,7 @@ Each document is small and built here, so every number a test asserts is known e
 from __future__ import annotations
 
 import copy
+import math
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -358,3 +359,71 @@ def test_paths_and_schemas_compare_cannot_take(tmp_path):
         with pytest.raises(UsageError):
             Tolerance(**{name: float("nan")})
     assert Tolerance(relative=0.0, pixels=0.0, score=0.0, threshold=0.0, min_oks=0.0).limit(100.0) == 0.0
+
+
+def test_oks_on_known_geometry_without_boxes():
+    from movenet_cli.results.compare import oks
+    from movenet_cli.types import COCO_SIGMAS, Pose
+
+    k = np.zeros((17, 3))
+    k[:, 0], k[:, 1], k[:, 2] = np.arange(17) * 6.0, np.arange(17) * 3.0 + 10.0, 0.5  # extent 96 x 48
+    moved = k.copy()
+    moved[:, 0] += 4.0
+    e, a = Pose(k, 0.9, None, 1), Pose(moved, 0.9, None, 1)
+    expected = np.mean(np.exp(-16.0 / (2 * 96.0 * 48.0 * (2 * COCO_SIGMAS) ** 2)))
+    assert oks(e, a, 0.5) == pytest.approx(expected)  # a score exactly at the threshold counts
+    assert oks(e, a, 0.9) == pytest.approx(expected)  # none reaches it: all count
+    half = k.copy()
+    half[:8, 2] = 0.1  # only keypoints 8..16 count, and their extent (48 x 24) is the area
+    only = np.exp(-16.0 / (2 * (16 - 8) * 6.0 * (16 - 8) * 3.0 * (2 * COCO_SIGMAS[8:]) ** 2)).mean()
+    assert oks(Pose(half, 0.9, None, 1), a, 0.5) == pytest.approx(only)
+    boxed = Pose(k, 0.9, (0.0, 0.0, 10.0, 20.0), 1)
+    assert oks(boxed, a, 0.5) == pytest.approx(np.mean(np.exp(-16.0 / (2 * 200.0 * (2 * COCO_SIGMAS) ** 2))))
+    point = np.zeros((17, 3))
+    assert oks(Pose(point, 0.9, None, 1), Pose(point, 0.9, None, 1), 0.5) == pytest.approx(1.0)  # no area: 1 px^2
+
+
+def test_without_boxes_the_limit_is_a_share_of_the_compared_keypoints_extent(tmp_path):
+    expected, actual = document(frames=1), document(frames=1)
+    for doc in (expected, actual):
+        del doc["frames"][0]["people"][0]["bbox"]
+    actual["frames"][0]["people"][0]["keypoints"][0][0] += 30.0
+    (diff,) = compare_paths(*pair(tmp_path, expected, actual), Tolerance(relative=0.1, score=1.0)).differences
+    # keypoints span x 100..180 (and the moved nose at 130), y 100..260: diagonal of 80 x 160
+    assert diff.limit == pytest.approx(0.1 * math.hypot(80.0, 160.0))
+    only_actual = document(frames=1)
+    only_actual["frames"][0]["people"][0]["keypoints"][0][0] += 30.0
+    (diff,) = compare_paths(*pair(tmp_path, expected, only_actual), Tolerance(relative=0.1, score=1.0)).differences
+    assert diff.limit == pytest.approx(0.1 * math.hypot(100.0, 200.0))  # ACTUAL's box when EXPECTED has none
+
+
+def test_a_missing_frame_says_how_many_people_it_held(tmp_path):
+    (diff,) = compare_paths(*pair(tmp_path, document(frames=2, people=2), document(frames=1, people=2))).differences
+    assert diff.describe() == "frame 1: frame missing from ACTUAL (2 people in it)"
+
+
+def test_long_setting_values_are_cut_after_24_characters(tmp_path):
+    expected, actual = document(), document()
+    expected["model"]["backend"], actual["model"]["backend"] = "x" * 22, "y" * 23  # 24 and 25 as JSON
+    (note,) = compare_paths(*pair(tmp_path, expected, actual)).files[0].notes
+    assert note == f'model.backend differs: "{"x" * 22}" -> "{"y" * 20}...'
+
+
+def test_manifest_differences_name_files_kinds_and_paths(tmp_path):
+    expected = {"schema": "movenet-run/1", "files": [{"input": "a", "status": "done"}, {"input": "b", "status": "done"}]}
+    actual = {"schema": "movenet-run/1", "files": [{"input": "a", "status": "failed"}, {"input": "c", "status": "done"}]}
+    folder_e, folder_a = tmp_path / "e", tmp_path / "a"
+    save(folder_e / "movenet-run.json", expected)
+    save(folder_a / "movenet-run.json", actual)
+    (item,) = compare_paths(folder_e, folder_a).files
+    assert (item.name, item.expected, item.actual, item.kind) == (
+        "movenet-run.json", str(folder_e / "movenet-run.json"), str(folder_a / "movenet-run.json"), "manifest")
+    assert [(d.kind, d.file, d.describe()) for d in item.differences] == [
+        ("missing_file", "movenet-run.json", "movenet-run.json: b: input missing from the ACTUAL run"),
+        ("extra_file", "movenet-run.json", "movenet-run.json: c: input not in the EXPECTED run"),
+        ("status", "movenet-run.json", "movenet-run.json: a: status failed, expected done"),
+    ]
+    report = compare_paths(folder_e, folder_a).to_dict()
+    assert (report["expected"], report["actual"]) == (str(folder_e), str(folder_a))
+    entry = report["files"][0]
+    assert entry["notes"] == [] and isinstance(entry["seconds"], float) and entry["seconds"] == round(entry["seconds"], 3)
