@@ -71,7 +71,7 @@ def test_a_malformed_field_is_named(edit, field):
     with pytest.raises(ResultError) as caught:
         parse_result(_broken(edit), "dir/r.json")
     assert str(caught.value).startswith("dir/r.json: not a movenet/1 result (")
-    assert field in str(caught.value)
+    assert f"({field}" in str(caught.value)
 
 
 def test_a_file_that_is_not_json_is_named(tmp_path):
