@@ -213,29 +213,14 @@ def test_the_lock_file_names_its_holder_and_goes_with_the_run(tmp_path):
     assert not lock.exists()
 
 
-def test_a_failed_publication_puts_back_a_link_as_a_link_and_leaves_no_second_name(tmp_path):
-    from movenet_cli.util.fs import remove_partials
-
-    target = tmp_path / "target.json"
-    target.write_text("the user's target")
-    link = tmp_path / "a.json"
-    link.symlink_to(target.name)
-    blocker = tmp_path / "b.csv"
-    blocker.mkdir()
-    (blocker / "keep").write_text("x")
+def test_a_file_replaced_by_a_successful_publication_leaves_no_second_name(tmp_path):
+    final = tmp_path / "a.json"
+    final.write_text("old")
+    other = tmp_path / "b.json"
+    other.write_text("old b")
     publication = Publication()
-    publication.add(_finished(link, "new a"), link)
-    publication.add(_finished(blocker, "new b"), blocker)
-    with pytest.raises(OSError):
-        publication.publish()
-    assert link.is_symlink() and os.readlink(link) == "target.json" and target.read_text() == "the user's target"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.csv", "target.json"]
-    # the second name a publication keeps is one a later run's clean-up knows, beside the file
-    from movenet_cli.util import fs
-
-    kept = fs._keep_previous(target)
-    assert kept.parent == tmp_path and re.fullmatch(r"\.target\.[0-9a-f]{8}\.partial-old\.json", kept.name)
-    assert kept.read_text() == "the user's target"
-    remove_partials(target)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.csv", "target.json"]
-    assert fs._keep_previous(tmp_path / "none.json") is None and fs._keep_previous(blocker) is None
+    publication.add(_finished(final, "new"), final)
+    publication.add(_finished(other, "new b"), other)
+    publication.publish()
+    assert _listing(tmp_path) == {"a.json": b"new", "b.json": b"new b"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json"]

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import socket
 from glob import escape as glob_escape
 from collections.abc import Iterator
@@ -35,7 +36,7 @@ from ..errors import MovenetError
 PathLike = Union[str, "os.PathLike[str]"]
 
 __all__ = [
-    "Publication",
+    "Publication", "temp_folder_for", "remove_tree",
     "atomic_path", "atomic_write", "write_json_atomic", "remove_partials", "remove_quietly", "temp_path_for",
     "sha256_file", "hash_tree",
 ]
@@ -182,13 +183,19 @@ def hash_tree(folder: Path) -> dict[str, str]:
 
 
 class Publication:
-    """Files finished under temporary names, published together: all renamed into place, or none.
+    """Files and folders finished under temporary names, published together: all renamed into
+    place, or none.
+
+    A folder is published like a file: made whole under a hidden temporary name
+    (:func:`temp_folder_for`), then renamed into place. A folder already at the final name is
+    replaced whole: it is moved aside first, and removed only once everything is in place; if
+    the publication fails, it is put back.
 
     Example::
 
         publication = Publication()
         publication.add(tmp_json, Path("out/a.json"))
-        publication.add(tmp_csv, Path("out/a.csv"))
+        publication.add(tmp_folder, Path("out/a_json"))   # a folder, made under temp_folder_for(...)
         publication.publish()          # both appear, or neither (the temporary files are removed)
     """
 
@@ -199,47 +206,70 @@ class Publication:
         self.items.append((Path(tmp), Path(final)))
 
     def publish(self) -> None:
-        """Rename every file into place; if one rename fails, the files already renamed go again and
-        what was at their paths before (with ``--overwrite``) is put back as it was."""
-        done: list[tuple[Path, Path | None]] = []  # final path, the earlier file kept under a hidden name
+        journal: list[tuple[str, Path, Path | None]] = []  # ("aside", final, where it went) / ("placed", final, None)
         try:
             for tmp, final in self.items:
-                if tmp != final:
-                    kept = _keep_previous(final)
-                    done.append((final, kept))
-                    os.replace(tmp, final)
+                if tmp == final:
+                    continue
+                aside = _set_aside(final, folder=_is_folder(tmp))
+                if aside is not None:
+                    journal.append(("aside", final, aside))
+                os.replace(tmp, final)
+                journal.append(("placed", final, None))
         except BaseException:
-            for final, kept in reversed(done):
-                if kept is None:
-                    remove_quietly(final)
+            for step, final, aside in reversed(journal):  # undo, newest first: nothing new stays
+                if step == "placed":
+                    remove_tree(final)
                 else:
                     with contextlib.suppress(OSError):
-                        os.replace(kept, final)
+                        os.replace(aside, final)
             self.discard()
             raise
-        for _, kept in done:
-            remove_quietly(kept)
+        for step, _, aside in journal:
+            if step == "aside":
+                remove_tree(aside)
 
     def discard(self) -> None:
         for tmp, final in self.items:
             if tmp != final:
-                remove_quietly(tmp)
+                remove_tree(tmp)
 
 
-def _keep_previous(final: Path) -> Path | None:
-    """A second name (hard link) for the file at ``final``, so a failed publication can put it back;
-    None when there is no file there. A hidden ``.NAME.*.partial-old*`` that a killed run leaves
-    is removed by :func:`remove_partials`."""
-    if not final.is_file() and not final.is_symlink():
-        return None
-    kept = temp_path_for(final, "partial-old")
-    try:
-        os.link(final, kept, follow_symlinks=False)
-    except FileNotFoundError:
-        return None
-    except OSError:  # a file system without hard links: the file moves aside until the rename
-        os.replace(final, kept)
-    return kept
+def _is_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a folder tree, or a file or link; ignore every error."""
+    if _is_folder(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        remove_quietly(path)
+
+
+def _set_aside(final: Path, *, folder: bool) -> Path | None:
+    """Keep what ``final`` holds under a hidden name until the publication is done, so that a failure
+    can put it back: a folder being replaced by a folder is moved; a file gets a second hard link
+    (the rename over it then keeps the old data reachable). ``None`` when there is nothing to keep."""
+    if folder and _is_folder(final):
+        aside = temp_path_for(final, "partial-old")
+        os.replace(final, aside)
+        return aside
+    if not folder and final.is_file() and not final.is_symlink():
+        aside = temp_path_for(final, "partial-old")
+        try:
+            os.link(final, aside)
+        except OSError:  # no hard links here: the old file cannot be kept
+            return None
+        return aside
+    return None
+
+
+def temp_folder_for(path: PathLike) -> Path:
+    """A new, empty hidden folder beside ``path`` to build a folder of outputs in (see :class:`Publication`)."""
+    tmp = temp_path_for(path)
+    tmp.mkdir()
+    return tmp
 
 
 @contextlib.contextmanager
