@@ -224,3 +224,14 @@ def test_a_file_replaced_by_a_successful_publication_leaves_no_second_name(tmp_p
     publication.publish()
     assert _listing(tmp_path) == {"a.json": b"new", "b.json": b"new b"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json"]
+
+
+def test_a_file_already_at_its_final_path_does_not_stop_the_others(tmp_path):
+    there = tmp_path / "a.json"
+    there.write_text("written in place")
+    later = tmp_path / "b.json"
+    publication = Publication()
+    publication.add(there, there)
+    publication.add(_finished(later, "new b"), later)
+    publication.publish()
+    assert _listing(tmp_path) == {"a.json": b"written in place", "b.json": b"new b"}
