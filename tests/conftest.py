@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from corpus import build
+from fast_only import pytest_addoption, pytest_collection_modifyitems  # noqa: F401 (--fast-only)
 from helpers import PERSON_JPG
 
 
