@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import os
+import re
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -36,9 +37,37 @@ def first_line(exc: BaseException | str) -> str:
     return text.splitlines()[0]
 
 
+# Credentials in a URL anywhere in a text: the userinfo of ``scheme://user:password@host``, and
+# query or fragment parameters named like a secret (``?token=...``, S3/GCS/Azure signatures).
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^\s/?#]*)@")
+_SECRET_PARAMS = re.compile(
+    r"(?P<key>[?&;#](?:[\w.-]*[_.-])?(?:pass|passwd|password|pwd|secret|token|auth|authorization|apikey|key|"
+    r"sig|signature|credential|session))=(?P<value>[^&;#\s]+)", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """``text`` with every credential in a URL replaced by ``***``: the password of ``user:password@``
+    (a userinfo with no password, often a token, entirely), and query parameters named like a
+    secret. Every line, report and file the tool writes goes through this (via :func:`safe_name`).
+
+    >>> redact("rtsp://cam:secret@10.0.0.2/live failed; see https://h/x.mp4?X-Amz-Signature=ab12&n=1")
+    'rtsp://cam:***@10.0.0.2/live failed; see https://h/x.mp4?X-Amz-Signature=***&n=1'
+    """
+    if "://" not in text:
+        return text
+
+    def userinfo(m: re.Match) -> str:
+        user, colon, _ = m.group("info").partition(":")
+        return f"{m.group('scheme')}{user}:***@" if colon else f"{m.group('scheme')}***@"
+
+    text = _USERINFO.sub(userinfo, text)
+    return _SECRET_PARAMS.sub(lambda m: f"{m.group('key')}=***", text)
+
+
 def safe_name(path: str | os.PathLike) -> str:
-    """A path as it may be printed on one terminal line: control characters escaped."""
-    text = os.fspath(path)
+    """A path or message as it may be printed on one terminal line: credentials in URLs redacted
+    (:func:`redact`), control characters and undecodable bytes of file names escaped."""
+    text = redact(os.fspath(path))
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
