@@ -104,10 +104,18 @@ class ModelStore:
         return self.entry(name) / "saved_model"
 
     def manifest(self, name: str) -> dict | None:
+        """The entry's manifest; None when there is none or it is damaged (not JSON, or its
+        ``files`` not a map of relative paths to SHA-256 digests)."""
         try:
-            return json.loads((self.entry(name) / "manifest.json").read_text())
-        except (OSError, ValueError):
+            data = json.loads((self.entry(name) / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
             return None
+        files = data.get("files") if isinstance(data, dict) else None
+        if not isinstance(files, dict) or not all(
+            isinstance(rel, str) and isinstance(digest, str) and len(digest) == 64 for rel, digest in files.items()
+        ):
+            return None
+        return data
 
     def is_cached(self, name: str) -> bool:
         return self.manifest(name) is not None and self.path(name).is_dir()
@@ -131,7 +139,10 @@ class ModelStore:
         """Return the verified SavedModel folder, fetching it when missing or damaged."""
         spec_of(name)
         damage = None
-        if self.is_cached(name):
+        if self.manifest(name) is None and (self.entry(name) / "manifest.json").exists():
+            self.report(f"cached model {name!r} has a damaged manifest ({self.entry(name) / 'manifest.json'}); "
+                        "fetching it again")
+        elif self.is_cached(name):
             try:
                 self.verify(name)
                 return self.path(name)
