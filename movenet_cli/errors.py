@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 
@@ -73,9 +74,37 @@ def safe_name(path: str | os.PathLike) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def describe(exc: BaseException | str, path: str | os.PathLike | None = None) -> str:
-    """One line for the user: the error's first line, prefixed by ``path`` unless it names it already."""
-    message = first_line(exc)
+# What an OS error means, in words that point at the fix (the errno's own text otherwise).
+_OS_REASONS = {
+    errno.ENOSPC: "No space left on the device",
+    errno.EDQUOT: "Disk quota exceeded",
+    errno.EEXIST: "Something already exists there and is in the way",
+    errno.ENOTDIR: "A part of the path is a file, not a folder",
+    errno.EFBIG: "File too large for this file system or limit",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """What an ``OSError`` means, without its errno number or the paths (see :func:`describe`)."""
+    return _OS_REASONS.get(exc.errno, exc.strerror or first_line(exc))
+
+
+def describe(exc: BaseException | str, path: str | os.PathLike | None = None, *, doing: str | None = None) -> str:
+    """One line for the user: the error's first line, prefixed by ``path`` unless it names it already.
+
+    An ``OSError`` says what it means, which file it concerns and, with ``doing``, what was being
+    done: ``describe(err, doing="creating the model cache (MOVENET_HOME)")`` gives
+    ``/data/mh: creating the model cache (MOVENET_HOME): Something already exists there and is in the way``
+    rather than ``[Errno 17] File exists``.
+    """
+    if isinstance(exc, OSError) and exc.errno is not None:
+        files = [safe_name(f) for f in (exc.filename, exc.filename2) if f is not None]
+        message = ": ".join([" -> ".join(files)] if files else [])
+        message = ": ".join(part for part in (message, doing, os_reason(exc)) if part)
+    else:
+        message = first_line(exc)
+        if doing:
+            message = f"{doing}: {message}"
     if path is not None:
         name = safe_name(path)
         if name not in message:
