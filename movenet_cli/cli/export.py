@@ -21,7 +21,7 @@ from .options import Number, filter_options
 @click.option("--format", "formats", multiple=True, required=True, type=click.Choice(defaults.EXPORT_FORMATS),
               help="openpose (RESULT.openpose/, one JSON per frame), coco (RESULT.coco.json), "
               "trc (RESULT.trc/, one file per tracked person). Repeatable.")
-@click.option("--height", type=Number(positive=True), default=None,
+@click.option("--height", type=Number(*defaults.HEIGHT_RANGE_M), default=None,
               help="The person's height in metres: the TRC export is then in metres.")
 @filter_options
 @click.option("--overwrite", is_flag=True, help="Replace output files that already exist.")
