@@ -76,8 +76,6 @@ def safe_name(path: str | os.PathLike) -> str:
 
 # What an OS error means, in words that point at the fix (the errno's own text otherwise).
 _OS_REASONS = {
-    errno.ENOSPC: "No space left on the device",
-    errno.EDQUOT: "Disk quota exceeded",
     errno.EEXIST: "Something already exists there and is in the way",
     errno.ENOTDIR: "A part of the path is a file, not a folder",
     errno.EFBIG: "File too large for this file system or limit",
