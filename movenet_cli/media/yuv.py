@@ -279,17 +279,23 @@ def _stored(file: Path, colours: tuple[str, str]) -> ColourTable:
         print(f"movenet: warning: {safe_name(file)}: colour table {problem}; capturing it again", file=sys.stderr)
     table = _capture(colours)
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        body = b"".join(part.tobytes() for part in (table.r, table.b, table.g_index.astype("<u2"), table.g_columns))
-        with tempfile.NamedTemporaryFile(dir=file.parent, prefix=".partial-", delete=False) as fh:
-            fh.write(body + hashlib.sha256(body).digest())
-        os.replace(fh.name, file)
+        write_table(file, table)
         for stale in file.parent.glob("yuv2rgb*-*.bin"):
             if not stale.name.startswith("yuv2rgb4-"):
                 stale.unlink()  # earlier layouts of the table
     except OSError:  # a read-only cache: capture again next time
         pass
     return table
+
+
+def write_table(file: Path, table: ColourTable) -> None:
+    """Store ``table`` in ``file`` atomically: r, b, g_index (little-endian uint16), g_columns, then
+    the SHA-256 of all that."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    body = b"".join(part.tobytes() for part in (table.r, table.b, table.g_index.astype("<u2"), table.g_columns))
+    with tempfile.NamedTemporaryFile(dir=file.parent, prefix=".partial-", delete=False) as fh:
+        fh.write(body + hashlib.sha256(body).digest())
+    os.replace(fh.name, file)
 
 
 def _capture_planes() -> bytes:
