@@ -117,8 +117,7 @@ def check_range(name: str, value, bounds: tuple, *, integer: bool = False, unit:
     """Raise :class:`UsageError` unless ``value`` is a finite number (a whole one with ``integer``)
     within ``bounds`` (inclusive): the one check behind every numeric option and setting."""
     low, high = bounds
-    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not whole) or \
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)) or \
             (isinstance(value, float) and not math.isfinite(value)) or not low <= value <= high:
         kind = "a whole number" if integer else "a number"
         raise UsageError(f"{name} must be {kind} from {_plain(low)} to {_plain(high)}{unit}, got {value!r}")

@@ -425,6 +425,11 @@ def test_settings_hold_the_same_bounds_for_the_api():
         with pytest.raises(UsageError):
             RunSettings(**bad).check()
     RunSettings(every=1000, end=1e8).check()
+    from movenet_cli.render.draw import DrawStyle
+
+    for bad in (dict(line_width=10**20), dict(point_radius=0), dict(line_width=2.5)):
+        with pytest.raises(UsageError):
+            DrawStyle(**bad).check()
 
 
 def test_movenet_home_at_a_regular_file_names_the_variable(tmp_path):
