@@ -11,15 +11,12 @@ byte for byte.
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import os
 import resource
 import signal
 import socket
 import subprocess
-import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +24,7 @@ import pytest
 
 from corpus import ffmpeg
 from helpers import DEMO_CLIP, PERSON_JPG, SAMPLES, invoke, movenet_command, run_movenet
+from test_url_input import _served
 
 
 def one_line(result, code: int, *words: str) -> str:
@@ -154,29 +152,6 @@ def test_a_model_manifest_of_the_wrong_shape_is_not_trusted(tmp_path, manifest):
 # -- credentials ---------------------------------------------------------------------------------
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, directory=str(SAMPLES), **kwargs)
-
-    def log_message(self, *args):
-        pass
-
-
-@contextmanager
-def _served():
-    """The sample folder over http on 127.0.0.1, in a thread of this process, for the block."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Quiet)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
 SECRETS = ("s3cr3t-pw", "tok-0123456789")
 
 
@@ -190,8 +165,8 @@ def _no_secret_anywhere(result, folder: Path) -> None:
 
 def test_credentials_reach_no_line_and_no_file(tmp_path):
     out = tmp_path / "out"
-    with _served() as port:
-        url = f"http://me:{SECRETS[0]}@127.0.0.1:{port}/demo_clip.mp4?token={SECRETS[1]}&n=1"
+    with _served() as base:  # http://127.0.0.1:PORT/, the sample folder, in a thread of this process
+        url = base.replace("http://", f"http://me:{SECRETS[0]}@") + f"demo_clip.mp4?token={SECRETS[1]}&n=1"
         result = run_movenet("video", url, "-o", out / "clip.mp4", "--jsonl", out / "clip.jsonl", "--junit",
                              out / "j.xml", "--report", out / "r.html", "--expect-people", "5", "--end", "0.5")
     assert result.returncode == 3, result.stderr
