@@ -19,7 +19,9 @@ Example::
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -36,17 +38,71 @@ def first_line(exc: BaseException | str) -> str:
     return text.splitlines()[0]
 
 
+# Credentials in a URL anywhere in a text: the userinfo of ``scheme://user:password@host``, and
+# query or fragment parameters named like a secret (``?token=...``, S3/GCS/Azure signatures).
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^\s/?#]*)@")
+_SECRET_PARAMS = re.compile(
+    r"(?P<key>[?&;#](?:[\w.-]*[_.-])?(?:pass|passwd|password|pwd|secret|token|auth|authorization|apikey|key|"
+    r"sig|signature|credential|session))=(?P<value>[^&;#\s]+)", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """``text`` with every credential in a URL replaced by ``***``: the password of ``user:password@``
+    (a userinfo with no password, often a token, entirely), and query parameters named like a
+    secret. Every line, report and file the tool writes goes through this (via :func:`safe_name`).
+
+    >>> redact("rtsp://cam:secret@10.0.0.2/live failed; see https://h/x.mp4?X-Amz-Signature=ab12&n=1")
+    'rtsp://cam:***@10.0.0.2/live failed; see https://h/x.mp4?X-Amz-Signature=***&n=1'
+    """
+    if "://" not in text:
+        return text
+
+    def userinfo(m: re.Match) -> str:
+        user, colon, _ = m.group("info").partition(":")
+        return f"{m.group('scheme')}{user}:***@" if colon else f"{m.group('scheme')}***@"
+
+    text = _USERINFO.sub(userinfo, text)
+    return _SECRET_PARAMS.sub(lambda m: f"{m.group('key')}=***", text)
+
+
 def safe_name(path: str | os.PathLike) -> str:
-    """A path as it may be printed on one terminal line: control characters escaped."""
-    text = os.fspath(path)
+    """A path or message as it may be printed on one terminal line: credentials in URLs redacted
+    (:func:`redact`), control characters and undecodable bytes of file names escaped."""
+    text = redact(os.fspath(path))
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def describe(exc: BaseException | str, path: str | os.PathLike | None = None) -> str:
-    """One line for the user: the error's first line, prefixed by ``path`` unless it names it already."""
-    message = first_line(exc)
+# What an OS error means, in words that point at the fix (the errno's own text otherwise).
+_OS_REASONS = {
+    errno.EEXIST: "Something already exists there and is in the way",
+    errno.ENOTDIR: "A part of the path is a file, not a folder",
+    errno.EFBIG: "File too large for this file system or limit",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """What an ``OSError`` means, without its errno number or the paths (see :func:`describe`)."""
+    return _OS_REASONS.get(exc.errno, exc.strerror or first_line(exc))
+
+
+def describe(exc: BaseException | str, path: str | os.PathLike | None = None, *, doing: str | None = None) -> str:
+    """One line for the user: the error's first line, prefixed by ``path`` unless it names it already.
+
+    An ``OSError`` says what it means, which file it concerns and, with ``doing``, what was being
+    done: ``describe(err, doing="creating the model cache (MOVENET_HOME)")`` gives
+    ``/data/mh: creating the model cache (MOVENET_HOME): Something already exists there and is in the way``
+    rather than ``[Errno 17] File exists``.
+    """
+    if isinstance(exc, OSError) and exc.errno is not None:
+        files = [safe_name(f) for f in (exc.filename, exc.filename2) if f is not None]
+        message = ": ".join([" -> ".join(files)] if files else [])
+        message = ": ".join(part for part in (message, doing, os_reason(exc)) if part)
+    else:
+        message = first_line(exc)
+        if doing:
+            message = f"{doing}: {message}"
     if path is not None:
         name = safe_name(path)
         if name not in message:

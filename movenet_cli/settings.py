@@ -49,11 +49,20 @@ DRAW_LAYERS = ("skeleton", "points", "boxes", "ids", "scores", "angles")
 DRAW = None
 LINE_WIDTH = None
 POINT_RADIUS = None
+# Pixels: wider than any frame's diagonal the model sees is drawn the same; the range keeps
+# the numbers in what the drawing code's C integers hold.
+LINE_WIDTH_RANGE = (1, 1000)
+POINT_RADIUS_RANGE = (1, 1000)
 BLUR_FACES = False
 DRAW_ANGLES = False  # --draw-angles: the "angles" layer on top of the others
 
 # -- video frames and encoding --------------------------------------------------
 EVERY = 1
+# The annotated video runs at fps/every; the encoder keeps rates to 1/10000 of a frame a second,
+# so every 1000th frame of a 10 fps video (one a 100 s) is the slowest it writes exactly.
+EVERY_RANGE = (1, 1000)
+# --start/--end: seconds (about three years: beyond any recording, within ffmpeg's timestamps).
+SECONDS_MAX = 1e8
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 PRESET = "veryfast"
 CRF = 23
@@ -71,13 +80,17 @@ FRAME_LAYOUT = "auto"
 TRACKERS = ("box", "keypoints")
 TRACKER = "box"
 MAX_TRACKS = 18  # three times what MultiPose can find in one frame
+MAX_TRACKS_RANGE = (1, 1000)
 MAX_AGE_MS = 1000.0
+MAX_AGE_RANGE_MS = (1.0, 86_400_000.0)  # a millisecond to a day
 MIN_SIMILARITY = {"box": 0.15, "keypoints": 0.2}
 
 # -- runs -----------------------------------------------------------------------
 ENGINES = ("local", "ray")
 ENGINE = "local"
 BATCH_SIZE_MAX = 64
+THREADS_RANGE = (1, 1024)  # more than the cores is cut to the cores, with a warning
+JOBS_RANGE = (1, 1024)  # `dir --jobs`: processes (or Ray tasks) at once
 
 # -- CI and scripts -------------------------------------------------------------
 COMPARE_TOLERANCE = 0.02  # `compare`: a keypoint may move this fraction of the person's box diagonal
@@ -85,6 +98,7 @@ COMPARE_SCORE_TOLERANCE = 0.1  # `compare`: a keypoint or person score may chang
 COMPARE_MIN_OKS = 0.1  # `compare`: least OKS for two untracked people to be the same person
 COMPARE_SHOWN = 10  # `compare`: differences listed in the summary (all of them with --report)
 URL_TIMEOUT_S = 15.0  # http(s)/rtsp inputs: seconds to wait for the server before giving up
+URL_TIMEOUT_RANGE_S = (0.1, 86_400.0)  # ffmpeg takes the wait in microseconds (a 64-bit count)
 
 
 # -- analysis (offline filters, angles, exports) --------------------------------
@@ -96,6 +110,8 @@ SAVGOL_POLY = 2
 # Frames. Sports2D's help text gives 10 for interp_gap_smaller_than (its config ships 100);
 # 10 frames is a third of a second at 30 fps, as long as a guess across a gap should run.
 MAX_GAP = 10
+MAX_GAP_RANGE = (1, 1_000_000)
+HEIGHT_RANGE_M = (0.1, 10.0)  # --height: a person's height in metres
 EXPORT_FORMATS = ("openpose", "coco", "trc")
 # Keypoint layouts of the OpenPose export: COCO-17 is Pose2Sim's COCO_17 ('Body'), whose OpenSim
 # kinematics exist; COCO-18 is OpenPose's own order with a Neck (Pose2Sim's 'COCO', no kinematics).
@@ -106,6 +122,21 @@ OPENPOSE_LAYOUT = "coco17"
 REPORT_LOW_SCORE = 0.3  # inputs whose mean person score is below this go in the "low score" bucket
 REPORT_THUMB_WIDTH = 320  # pixels
 REPORT_NAME = "report.html"
+
+
+def check_range(name: str, value, bounds: tuple, *, integer: bool = False, unit: str = "") -> None:
+    """Raise :class:`UsageError` unless ``value`` is a finite number (a whole one with ``integer``)
+    within ``bounds`` (inclusive): the one check behind every numeric option and setting."""
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)) or \
+            (isinstance(value, float) and not math.isfinite(value)) or not low <= value <= high:
+        kind = "a whole number" if integer else "a number"
+        raise UsageError(f"{name} must be {kind} from {_plain(low)} to {_plain(high)}{unit}, got {value!r}")
+
+
+def _plain(number) -> str:
+    """A bound as people write it: 86400000, 0.1."""
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
 @dataclass(frozen=True)
@@ -158,10 +189,8 @@ class VideoQuality:
     def check(self) -> None:
         if self.tracker is not None and self.tracker not in TRACKERS:
             raise UsageError(f"unknown tracker {self.tracker!r}; choose one of {', '.join(TRACKERS)}")
-        if self.max_tracks < 1:
-            raise UsageError(f"max_tracks must be at least 1, got {self.max_tracks}")
-        if not (math.isfinite(self.max_age) and self.max_age > 0):
-            raise UsageError(f"max_age must be a positive number of milliseconds, got {self.max_age}")
+        check_range("max_tracks", self.max_tracks, MAX_TRACKS_RANGE, integer=True)
+        check_range("max_age", self.max_age, MAX_AGE_RANGE_MS, unit=" milliseconds")
         if self.min_similarity is not None and not 0 <= self.min_similarity <= 1:
             raise UsageError(f"min_similarity must be between 0 and 1, got {self.min_similarity}")
 
@@ -203,10 +232,9 @@ class AnalysisSettings:
         unknown = [f for f in self.formats if f not in EXPORT_FORMATS]
         if unknown:
             raise UsageError(f"unknown format {unknown[0]!r}; choose from {', '.join(EXPORT_FORMATS)}")
-        if self.height is not None and not (math.isfinite(self.height) and self.height > 0):
-            raise UsageError(f"height must be a positive number of metres, got {self.height}")
-        if self.max_gap < 1:
-            raise UsageError(f"max_gap must be at least 1 frame, got {self.max_gap}")
+        if self.height is not None:
+            check_range("height", self.height, HEIGHT_RANGE_M, unit=" metres")
+        check_range("max_gap", self.max_gap, MAX_GAP_RANGE, integer=True, unit=" frames")
         if self.layout not in OPENPOSE_LAYOUTS:
             raise UsageError(f"unknown keypoint layout {self.layout!r}; choose from {', '.join(OPENPOSE_LAYOUTS)}")
 
@@ -237,12 +265,11 @@ def check_pose_options(model: str, backend: str, threshold: float, min_pose_scor
 def check_frame_range(start: float | None, end: float | None, every: int) -> None:
     """Raise :class:`UsageError` for a frame selection that cannot work."""
     for name, value in (("start", start), ("end", end)):
-        if value is not None and not (math.isfinite(value) and value >= 0):
-            raise UsageError(f"{name} must be a finite number of seconds >= 0, got {value}")
+        if value is not None:
+            check_range(name, value, (0, SECONDS_MAX), unit=" seconds")
     if start is not None and end is not None and end <= start:
         raise UsageError("end must be after start")
-    if every < 1:
-        raise UsageError(f"every must be at least 1, got {every}")
+    check_range("every", every, EVERY_RANGE, integer=True)
 
 
 @dataclass(frozen=True)
@@ -276,10 +303,8 @@ class RunSettings:
         check_frame_range(self.start, self.end, self.every)
         if self.preset not in PRESETS:
             raise UsageError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
-        if not CRF_RANGE[0] <= self.crf <= CRF_RANGE[1]:
-            raise UsageError(f"crf must be from {CRF_RANGE[0]} to {CRF_RANGE[1]}, got {self.crf}")
-        if not SCALE_RANGE[0] <= self.scale <= SCALE_RANGE[1]:
-            raise UsageError(f"scale must be from {SCALE_RANGE[0]} to {SCALE_RANGE[1]}, got {self.scale}")
+        check_range("crf", self.crf, CRF_RANGE, integer=True)
+        check_range("scale", self.scale, SCALE_RANGE)
         self.quality.check()
         self.analysis.check()
         if self.analysis.offline and self.quality.tracker is None and MODELS[self.model].multipose:

@@ -346,3 +346,24 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+# -- tags that imitate the lines ffmpeg writes about its output ---------------------------------
+
+FORGED_OUTPUT_LINE = "  Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24(pc, progressive), 8x8, q=2-31, 30 fps"
+
+
+def _forged_output(path: Path) -> None:
+    """1 s of the demo clip whose title, comment and stream tags imitate ffmpeg's report of its
+    output (the raw frames' stream line, with another size), as a decoder reading its log would see."""
+    forged = f"x\nOutput #0, rawvideo, to 'pipe:':\n{FORGED_OUTPUT_LINE}"
+    ffmpeg("-i", DEMO_CLIP, "-t", "1", "-an", *_x264(), "-metadata", f"title={forged}",
+           "-metadata", f"comment={FORGED_OUTPUT_LINE}\n",
+           "-metadata:s:v:0", f"handler_name={FORGED_OUTPUT_LINE}",
+           "-metadata:s:v:0", f"note=Output #0{FORGED_OUTPUT_LINE}", path)
+
+
+CASES.update({
+    "forged_output": Case("forged_output.mp4", _forged_output,
+                          "title, comment and stream tags that imitate ffmpeg's line about the frames it outputs"),
+})

@@ -51,7 +51,7 @@ def test_the_stored_colour_table_is_the_captured_one(tmp_path, monkeypatch):
     monkeypatch.setattr(yuv, "_TABLES", {})
     (tmp_path / "yuv2rgb-ffmpeg-1-bt709-tv.bin").write_bytes(b"an earlier, 16 MB layout")
     captured = colour_table(cache=tmp_path)
-    stored = list(tmp_path.glob("yuv2rgb3-*.bin"))
+    stored = list(tmp_path.glob("yuv2rgb4-*.bin"))
     assert [p.name for p in tmp_path.iterdir()] == [stored[0].name]  # the earlier layout is gone
     assert stored[0].stat().st_size < 400_000
     monkeypatch.setattr(yuv, "_TABLES", {})

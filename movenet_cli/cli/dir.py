@@ -16,7 +16,7 @@ from ..run.checks import check_folder_run
 from ..settings import REPORT_NAME
 from ..util.progress import write_line
 from .console import FINISHED, debugging, expectation_missed, handle_errors, note
-from .options import draw_angles_option, report_and_junit
+from .options import Number, draw_angles_option, report_and_junit
 from .options import (FolderOrBucket, accuracy_option, analysis_options, check_options, draw_options, filter_options,
                       pose_options, quality_options, run_checks, run_settings, video_options)
 
@@ -48,7 +48,7 @@ def _reporter(quiet: bool, finished: list):
 @click.option("--csv", "image_csv", is_flag=True, help="Also write CSV for images (videos always get one).")
 @click.option("--skip-existing", is_flag=True,
               help="Resume: skip inputs whose outputs are complete (checked, not just present); redo the rest.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+@click.option("--jobs", "-j", type=Number(*defaults.JOBS_RANGE, integer=True), default=None,
               help="Files processed at once, each in its own worker process [default: one per core].")
 @click.option("--engine", type=click.Choice(defaults.ENGINES), default=defaults.ENGINE, show_default=True,
               help="local: this machine; ray: one Ray task per file (pip install 'movenet-cli[ray]').")

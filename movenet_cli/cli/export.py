@@ -21,7 +21,7 @@ from .options import Number, filter_options, openpose_layout_option
 @click.option("--format", "formats", multiple=True, required=True, type=click.Choice(defaults.EXPORT_FORMATS),
               help="openpose (RESULT_json/, one JSON per frame), coco (RESULT.coco.json), "
               "trc (RESULT_trc/, one file per tracked person). Repeatable.")
-@click.option("--height", type=Number(positive=True), default=None,
+@click.option("--height", type=Number(*defaults.HEIGHT_RANGE_M), default=None,
               help="The person's height in metres: the TRC export is then in metres.")
 @openpose_layout_option
 @filter_options

@@ -49,10 +49,14 @@ class Number(click.ParamType):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
-            self.fail(f"{value} is not in the range {self.low}..{self.high}", param, ctx)
+            self.fail(f"{value} is not in the range {_plain(self.low)}..{_plain(self.high)}", param, ctx)
         if self.positive and number <= 0:
             self.fail(f"{value} must be greater than 0", param, ctx)
         return number
+
+
+def _plain(bound) -> str:
+    return "" if bound is None else str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
 
 
 def _apply(fn, options):
@@ -84,9 +88,9 @@ def pose_options(fn):
 
 def video_options(fn):
     return _apply(fn, [
-        click.option("--start", type=Number(0), default=None, help="First second to process."),
-        click.option("--end", type=Number(0), default=None, help="Second to stop at (exclusive)."),
-        click.option("--every", type=Number(1, integer=True), default=settings.EVERY, show_default=True,
+        click.option("--start", type=Number(0, settings.SECONDS_MAX), default=None, help="First second to process."),
+        click.option("--end", type=Number(0, settings.SECONDS_MAX), default=None, help="Second to stop at (exclusive)."),
+        click.option("--every", type=Number(*settings.EVERY_RANGE, integer=True), default=settings.EVERY, show_default=True,
                      help="Process every Nth frame; the annotated video then runs at fps/N."),
         click.option("--preset", type=click.Choice(settings.PRESETS), default=settings.PRESET, show_default=True,
                      help="x264 preset: slower presets give smaller files for more time."),
@@ -106,9 +110,9 @@ def quality_options(fn):
                      show_default=True,
                      help="How MultiPose people keep their ids across frames: box IoU, keypoint similarity (OKS), "
                      "or none (ids are the rank in each frame, nothing is smoothed)."),
-        click.option("--max-tracks", type=Number(1, integer=True), default=settings.MAX_TRACKS, show_default=True,
+        click.option("--max-tracks", type=Number(*settings.MAX_TRACKS_RANGE, integer=True), default=settings.MAX_TRACKS, show_default=True,
                      help="Most people tracked at once."),
-        click.option("--max-age", type=Number(positive=True), default=settings.MAX_AGE_MS, show_default=True,
+        click.option("--max-age", type=Number(*settings.MAX_AGE_RANGE_MS), default=settings.MAX_AGE_MS, show_default=True,
                      help="Milliseconds a person may go unseen and keep their id."),
         click.option("--min-similarity", type=Number(0, 1), default=None,
                      help=f"Least similarity to keep an id [default: {similarity}]."),
@@ -122,7 +126,7 @@ def quality_options(fn):
 def runner_options(fn):
     """How the model runs over the frames of a video."""
     return _apply(fn, [
-        click.option("--threads", type=Number(1, integer=True), default=None,
+        click.option("--threads", type=Number(*settings.THREADS_RANGE, integer=True), default=None,
                      help="TFLite inference threads [default: every core; one fewer while an MP4 is encoded, "
                      "leaving that core to ffmpeg]."),
         click.option("--batch-size", type=Number(1, settings.BATCH_SIZE_MAX, integer=True), default=None,
@@ -218,7 +222,7 @@ def analysis_options(fn):
         click.option("--format", "formats", multiple=True, type=click.Choice(settings.EXPORT_FORMATS),
                      help="Also export: openpose (a folder of per-frame JSON), coco (results file), "
                      "trc (a folder, one file per tracked person). Repeatable."),
-        click.option("--height", type=Number(positive=True), default=None,
+        click.option("--height", type=Number(*settings.HEIGHT_RANGE_M), default=None,
                      help="The person's height in metres: the TRC export is then in metres (scale from this height)."),
         openpose_layout_option,
     ])
@@ -237,7 +241,7 @@ def filter_options(fn):
                      help=f"butterworth[:CUTOFF_HZ[:ORDER]] (zero-phase, default {settings.BUTTERWORTH_CUTOFF_HZ:g} Hz, "
                      f"order {settings.BUTTERWORTH_ORDER}), savgol[:WINDOW[:POLY]], one-euro (the default: online) or "
                      "none. An offline filter replaces the One-Euro smoothing."),
-        click.option("--max-gap", type=Number(1, integer=True), default=settings.MAX_GAP, show_default=True,
+        click.option("--max-gap", type=Number(*settings.MAX_GAP_RANGE, integer=True), default=settings.MAX_GAP, show_default=True,
                      help="Offline filter: gaps shorter than this many frames are filled (cubic); longer ones split the track."),
     ])
 
@@ -286,9 +290,9 @@ def draw_options(fn):
         click.option("--draw", "draw", type=Layers(), default=settings.DRAW, metavar="LAYERS",
                      help=f"Comma-separated layers to draw, from {','.join(settings.DRAW_LAYERS)}, or none "
                      "[default: skeleton,points, plus ids for multipose]."),
-        click.option("--line-width", type=Number(1, integer=True), default=settings.LINE_WIDTH,
+        click.option("--line-width", type=Number(*settings.LINE_WIDTH_RANGE, integer=True), default=settings.LINE_WIDTH,
                      help="Skeleton line width in pixels [default: about 1/320 of the frame diagonal]."),
-        click.option("--point-radius", type=Number(1, integer=True), default=settings.POINT_RADIUS,
+        click.option("--point-radius", type=Number(*settings.POINT_RADIUS_RANGE, integer=True), default=settings.POINT_RADIUS,
                      help="Keypoint dot radius in pixels [default: 1.4 times the default line width]."),
         click.option("--blur-faces", is_flag=True, default=settings.BLUR_FACES,
                      help="Blur each person's face region (around the nose, eyes and ears keypoints). A "
@@ -391,7 +395,7 @@ class FolderOrBucket(click.Path):
 def url_options(fn):
     """How long a network input may keep the run waiting."""
     return _apply(fn, [
-        click.option("--url-timeout", type=Number(positive=True), default=settings.URL_TIMEOUT_S, show_default=True,
+        click.option("--url-timeout", type=Number(*settings.URL_TIMEOUT_RANGE_S), default=settings.URL_TIMEOUT_S, show_default=True,
                      metavar="SECONDS", help="For an http(s)/rtsp SOURCE: give up when the server does not "
                      "answer (connect, or send more data) within this many seconds."),
     ])

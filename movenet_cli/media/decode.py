@@ -39,7 +39,6 @@ import signal
 import subprocess
 import tempfile
 import threading
-import time
 from array import array
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -62,17 +61,14 @@ __all__ = ["Frame", "Timeline", "read_timeline", "FrameStream", "pixel_maps", "i
 # AV_PKT_FLAG_DISCARD: packets the demuxer marks as not to be shown (edit lists).
 _DISCARD = 0x4
 _NOPTS = -(2**63)
-# How long to wait for the log line of a frame that is already in the pipe,
-# and for ffmpeg's output header (it comes before the first frame).
+# How long to wait for the log line of a frame that is already in the pipe.
 _PTS_WAIT_S = 30.0
-_HEADER_WAIT_S = 10.0
 # Decoder log lines kept for the damage report.
 _MAX_ERRORS = 20
 _EPS = 1e-6
 
 _SHOWINFO_FRAME_RE = re.compile(r"Parsed_showinfo.*?\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)")
 _SHOWINFO_TB_RE = re.compile(r"Parsed_showinfo.*config in time_base:\s*(\d+)/(\d+)")
-_OUTPUT_SIZE_RE = re.compile(r"Stream #0:0.*: Video: rawvideo.*?,\s(\d+)x(\d+)[,\s]")
 _LEVEL_RE = re.compile(r"\[(error|fatal|panic)\]\s*(.*)")
 
 
@@ -188,16 +184,14 @@ def _signal_name(number: int) -> str:
 
 
 class _LogReader(threading.Thread):
-    """Drains ffmpeg's stderr: per-frame timestamps, the output size, errors."""
+    """Drains ffmpeg's stderr: per-frame timestamps and errors. Nothing else is taken from the log:
+    a file's own tags are echoed there, and may look like any line ffmpeg writes."""
 
     def __init__(self, pipe):
         super().__init__(name="movenet-ffmpeg-log", daemon=True)
         self._pipe = pipe
         self.pts: queue.Queue = queue.Queue()
         self.time_base: Fraction | None = None
-        self.size: tuple[int, int] | None = None
-        self.header = threading.Event()
-        self._in_output = False
         self.errors: list[str] = []
         self.error_count = 0
         # Errors logged before the first frame came out (seeking into a stream
@@ -211,8 +205,6 @@ class _LogReader(threading.Thread):
                 self._line(raw.decode("utf-8", "replace").rstrip())
         except (OSError, ValueError):
             pass
-        finally:
-            self.header.set()
 
     def _line(self, line: str) -> None:
         if not line:
@@ -228,14 +220,6 @@ class _LogReader(threading.Thread):
             if tb and self.time_base is None and int(tb.group(2)):
                 self.time_base = Fraction(int(tb.group(1)), int(tb.group(2)))
             return
-        if "Output #0" in line:
-            self._in_output = True
-        elif self.size is None and self._in_output:
-            size = _OUTPUT_SIZE_RE.search(line)
-            if size:
-                self.size = (int(size.group(1)), int(size.group(2)))
-                self.header.set()
-                return
         self.tail = (self.tail + [line])[-8:]
         level = _LEVEL_RE.search(line)
         if level:
@@ -416,9 +400,11 @@ class FrameStream:
         conversion = plane_filter(info) if self.yuv else None
         if conversion:
             filters.append(conversion)  # converted once, here, to the planes' layout
+        self._width, self._height = self.size or (info.width, info.height)
         if self.maps is None:
-            if self.size is not None:
-                filters.append(f"scale={self.size[0]}:{self.size[1]}")
+            # ffmpeg is told the frame size (the probe's upright size unless asked for another):
+            # the frames' size never comes from its log, which echoes the file's own tags.
+            filters.append(f"scale={self._width}:{self._height}")
             graph = ["-map", f"0:{self.info.stream_index}", "-vf", ",".join(filters)]
         else:
             self._map_dir = tempfile.TemporaryDirectory(prefix="movenet-maps-")
@@ -431,13 +417,10 @@ class FrameStream:
         self._proc = start_ffmpeg(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._log = _LogReader(self._proc.stderr)
         self._log.start()
-        self._width, self._height = self.size or (info.width, info.height)
         self._index = self.span.first
 
     def _read(self) -> Frame | None:
         assert self._proc is not None and self._log is not None
-        if self.decoded == 0:
-            self._await_header()
         nbytes = frame_bytes(self._width, self._height) if self.yuv else self._width * self._height * 3
         buf = np.empty(nbytes, np.uint8)  # filled by the pipe: no need to zero it first
         view = memoryview(buf)
@@ -461,17 +444,6 @@ class FrameStream:
             return Frame(image=Yuv420(buf, self._width, self._height, self.table), index=index, time=seconds)
         image = buf.reshape(self._height, self._width, 3)
         return Frame(image=image, index=index, time=seconds)
-
-    def _await_header(self) -> None:
-        """ffmpeg prints the output header before the first frame; should the header not be
-        recognised, go on with the size from the probe."""
-        deadline = time.monotonic() + _HEADER_WAIT_S
-        while not self._log.header.wait(0.05):
-            if self._proc.poll() is not None or time.monotonic() > deadline:
-                break
-        if self._log.size is not None and self._log.size != (self._width, self._height):
-            logger.debug("ffmpeg decodes %s at %dx%d", self.path, *self._log.size)
-            self._width, self._height = self._log.size
 
     def _locate(self) -> tuple[int, float]:
         """Source index and time (from the first frame) of the frame just read."""

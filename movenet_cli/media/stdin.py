@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-from ..errors import MediaError, UsageError
+from ..errors import MediaError, UsageError, describe
 
 STDIN = "-"
 _CHUNK = 1 << 20
@@ -41,11 +41,20 @@ def spooled_stdin(stream: IO[bytes] | None = None) -> Iterator[Path]:
     stream = stream if stream is not None else sys.stdin.buffer
     if hasattr(stream, "isatty") and stream.isatty():
         raise UsageError("-: stdin is a terminal; pipe a video in (e.g. `cat in.mp4 | movenet video - ...`)")
-    fd, name = tempfile.mkstemp(prefix="movenet-stdin-", suffix=".video")
+    folder = tempfile.gettempdir()
+    doing = f"spooling stdin to a temporary file in {folder} (TMPDIR)"
     try:
-        with os.fdopen(fd, "wb") as out:
-            shutil.copyfileobj(stream, out, _CHUNK)
-            size = out.tell()
+        fd, name = tempfile.mkstemp(prefix="movenet-stdin-", suffix=".video")
+    except OSError as exc:
+        raise MediaError(f"-: {describe(exc, doing=doing)}; set TMPDIR to a writable folder") from None
+    try:
+        try:
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(stream, out, _CHUNK)
+                size = out.tell()
+        except OSError as exc:
+            raise MediaError(f"-: {describe(exc, doing=doing)}; set TMPDIR to a folder with room for the whole video") \
+                from None
         if size == 0:
             raise MediaError("-: stdin held no data; pipe a video in (e.g. `cat in.mp4 | movenet video - ...`)")
         yield Path(name)

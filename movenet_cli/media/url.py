@@ -19,7 +19,9 @@ Example::
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from ..errors import redact
 
 __all__ = ["URL_SCHEMES", "is_url", "input_args", "display_url"]
 
@@ -45,12 +47,6 @@ def input_args(url: str, timeout_s: float) -> list[str]:
 
 
 def display_url(url: str | os.PathLike) -> str:
-    """``url`` as it may be printed: a password in it is replaced by ``***``."""
-    text = os.fspath(url)
-    if not is_url(text):
-        return text
-    parts = urlsplit(text)
-    if parts.password is None:
-        return text
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    """``url`` as it may be printed or recorded: credentials replaced by ``***``
+    (:func:`~movenet_cli.errors.redact`, the one place every output goes through)."""
+    return redact(os.fspath(url))

@@ -34,8 +34,10 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -43,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MediaError
+from ..errors import MediaError, safe_name
 from .ffmpeg import ffmpeg_exe, popen_kwargs
 
 # The planes' colour layout: what the MP4 is written in (yuv420p, BT.709, limited range).
@@ -193,38 +195,107 @@ _LOCK = threading.Lock()
 
 def colour_table(colours: tuple[str, str] = YUV_COLOURS, cache: Path | None = None) -> ColourTable:
     """The :class:`ColourTable` of ``colours`` (matrix, range) for the ffmpeg in use: kept for
-    the process, stored under ``cache`` when given (about 1 s to capture; 0.3 MB)."""
+    the process, stored under ``cache`` when given (about 1 s to capture; 0.3 MB). A stored
+    table is used only when its SHA-256 matches and it converts known colours as the matrix
+    says (:func:`check_table`); otherwise it is captured again, with one warning line."""
     exe = ffmpeg_exe()
     key = (exe, os.path.getsize(exe), *colours)
     with _LOCK:
         if key not in _TABLES:
-            name = f"yuv2rgb3-{os.path.basename(exe)}-{key[1]}-{'-'.join(colours)}.bin"
+            name = f"yuv2rgb4-{os.path.basename(exe)}-{key[1]}-{'-'.join(colours)}.bin"
             _TABLES[key] = _stored(cache / name, colours) if cache is not None else _capture(colours)
         return _TABLES[key]
 
 
+# BT.601 and BT.709 luma weights (Kr, Kb): what a table must roughly agree with.
+_WEIGHTS = {"bt709": (0.2126, 0.0722), "bt470bg": (0.299, 0.114), "smpte170m": (0.299, 0.114)}
+_DIGEST = 32  # bytes of the SHA-256 stored after the table
+
+
+def check_table(table: ColourTable, colours: tuple[str, str] = YUV_COLOURS) -> str | None:
+    """What is wrong with ``table`` as the YUV->RGB conversion of ``colours``, or None: every red
+    and blue, and the greens of a grid of (U, V), within 3 levels of the matrix's own arithmetic
+    (ffmpeg's fixed-point conversion differs from it by 1 or 2). A zero-filled or shifted table fails.
+
+    Example::
+
+        from movenet_cli.media.yuv import colour_table, check_table
+        print(check_table(colour_table()))   # None
+    """
+    matrix, levels = colours
+    if matrix not in _WEIGHTS or levels not in ("tv", "pc"):
+        return None
+    kr, kb = _WEIGHTS[matrix]
+    y = np.arange(256, dtype=np.float64)
+    c = np.arange(256, dtype=np.float64)[:, None] - 128
+    luma = (y - 16) * (255 / 219) if levels == "tv" else y
+    chroma = 255 / 224 if levels == "tv" else 1.0
+    expect = lambda k, plane: np.clip(np.rint(luma + 2 * (1 - k) * chroma * plane), 0, 255)  # noqa: E731
+    if np.abs(table.r.reshape(256, 256) - expect(kr, c)).max() > 3:
+        return "its reds are not the matrix's"
+    if np.abs(table.b.reshape(256, 256) - expect(kb, c)).max() > 3:
+        return "its blues are not the matrix's"
+    grid = np.arange(0, 256, 17)
+    u, v = np.meshgrid(grid, grid, indexing="ij")
+    u, v = u.ravel()[:, None], v.ravel()[:, None]
+    yy = np.broadcast_to(np.arange(256), (len(u), 256))
+    kg = 1 - kr - kb
+    green = luma[None, :] - chroma * (2 * kb * (1 - kb) * (u - 128) + 2 * kr * (1 - kr) * (v - 128)) / kg
+    got = table.planes(yy.astype(np.uint8), np.broadcast_to(u, yy.shape).astype(np.uint8),
+                       np.broadcast_to(v, yy.shape).astype(np.uint8))[1]
+    if np.abs(got - np.clip(np.rint(green), 0, 255)).max() > 3:
+        return "its greens are not the matrix's"
+    return None
+
+
+def _read_stored(file: Path, colours: tuple[str, str]) -> tuple[ColourTable | None, str | None]:
+    """The table stored in ``file`` (None, None: there is none), or None and what is wrong with it."""
+    try:  # r, b, g_index (little-endian uint16), g_columns, then the SHA-256 of all that
+        data = file.read_bytes()
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
+    body, digest = data[:-_DIGEST], data[-_DIGEST:]
+    if len(data) <= _DIGEST or hashlib.sha256(body).digest() != digest:
+        return None, "fails its checksum"
+    flat = np.frombuffer(body, np.uint8)
+    head, columns = flat[: 4 * 65536], flat[4 * 65536 :]
+    if len(head) != 4 * 65536 or not columns.size or columns.size % 256:
+        return None, "has the wrong size"
+    index = head[2 * 65536 :].view("<u2").astype(np.uint16)
+    if int(index.max()) >= columns.size // 256:
+        return None, "points past its green columns"
+    table = ColourTable(head[:65536], head[65536 : 2 * 65536], index, columns)
+    problem = check_table(table, colours)
+    return (None, problem) if problem else (table, None)
+
+
 def _stored(file: Path, colours: tuple[str, str]) -> ColourTable:
-    try:  # r, b, g_index (little-endian uint16), g_columns
-        flat = np.fromfile(file, np.uint8)
-        head, columns = flat[: 4 * 65536], flat[4 * 65536 :]
-        if len(head) == 4 * 65536 and columns.size and columns.size % 256 == 0:
-            index = head[2 * 65536 :].view("<u2").astype(np.uint16)
-            if int(index.max()) < columns.size // 256:
-                return ColourTable(head[:65536], head[65536 : 2 * 65536], index, columns)
-    except OSError:
-        pass
+    table, problem = _read_stored(file, colours)
+    if table is not None:
+        return table
+    if problem is not None:
+        print(f"movenet: warning: {safe_name(file)}: colour table {problem}; capturing it again", file=sys.stderr)
     table = _capture(colours)
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=file.parent, prefix=".partial-", delete=False) as fh:
-            for part in (table.r, table.b, table.g_index.astype("<u2"), table.g_columns):
-                fh.write(part.tobytes())
-        os.replace(fh.name, file)
-        for stale in (*file.parent.glob("yuv2rgb-*.bin"), *file.parent.glob("yuv2rgb2-*.bin")):
-            stale.unlink()  # earlier layouts of the table (16 MB each)
+        write_table(file, table)
+        for stale in file.parent.glob("yuv2rgb*-*.bin"):
+            if not stale.name.startswith("yuv2rgb4-"):
+                stale.unlink()  # earlier layouts of the table
     except OSError:  # a read-only cache: capture again next time
         pass
     return table
+
+
+def write_table(file: Path, table: ColourTable) -> None:
+    """Store ``table`` in ``file`` atomically: r, b, g_index (little-endian uint16), g_columns, then
+    the SHA-256 of all that."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    body = b"".join(part.tobytes() for part in (table.r, table.b, table.g_index.astype("<u2"), table.g_columns))
+    with tempfile.NamedTemporaryFile(dir=file.parent, prefix=".partial-", delete=False) as fh:
+        fh.write(body + hashlib.sha256(body).digest())
+    os.replace(fh.name, file)
 
 
 def _capture_planes() -> bytes:

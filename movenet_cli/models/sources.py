@@ -156,7 +156,7 @@ def has_local_tfjs(store: ModelStore, name: str) -> bool:
 def local_source(store: ModelStore, name: str) -> str:
     try:
         return json.loads((store.root / "tfjs" / "source.json").read_text())[name]
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, LookupError, TypeError):
         return f"npm:{NPM_PACKAGE}"
 
 def _keep_tfjs(store: ModelStore, folder: Path, names: list[str], source: str) -> None:

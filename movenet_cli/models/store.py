@@ -36,6 +36,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -47,7 +48,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from ..errors import ModelStoreError
+from ..errors import ModelStoreError, os_reason, safe_name
 from ..types import MODEL_NAMES
 from ..util.fs import sha256_file, write_json_atomic
 from . import sources as model_sources
@@ -60,6 +61,29 @@ def cache_dir() -> Path:
         return Path(os.environ["MOVENET_HOME"]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "movenet"
+
+
+def cache_variable() -> str:
+    """The variable that chose :func:`cache_dir`, for messages about it."""
+    for name in ("MOVENET_HOME", "XDG_CACHE_HOME"):
+        if os.environ.get(name):
+            return name
+    return "HOME"
+
+
+def make_cache_dir(folder: Path, what: str = "the model cache") -> Path:
+    """Create ``folder`` (a part of the cache); :class:`ModelStoreError` names the folder, what it is
+    for and the variable that put it there when that cannot be done (a file in the way, no permission)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if exc.errno == errno.EEXIST or (folder.exists() and not folder.is_dir()):
+            reason = "is a file, not a folder"
+        else:
+            reason = os_reason(exc)
+        raise ModelStoreError(f"{safe_name(folder)}: cannot create {what} (set by {cache_variable()}): {reason}; "
+                              "point MOVENET_HOME at a folder") from None
+    return folder
 
 
 def offline() -> bool:
@@ -104,10 +128,18 @@ class ModelStore:
         return self.entry(name) / "saved_model"
 
     def manifest(self, name: str) -> dict | None:
+        """The entry's manifest; None when there is none or it is damaged (not JSON, or its
+        ``files`` not a map of relative paths to SHA-256 digests)."""
         try:
-            return json.loads((self.entry(name) / "manifest.json").read_text())
-        except (OSError, ValueError):
+            data = json.loads((self.entry(name) / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
             return None
+        files = data.get("files") if isinstance(data, dict) else None
+        if not isinstance(files, dict) or not all(
+            isinstance(rel, str) and isinstance(digest, str) and len(digest) == 64 for rel, digest in files.items()
+        ):
+            return None
+        return data
 
     def is_cached(self, name: str) -> bool:
         return self.manifest(name) is not None and self.path(name).is_dir()
@@ -131,7 +163,10 @@ class ModelStore:
         """Return the verified SavedModel folder, fetching it when missing or damaged."""
         spec_of(name)
         damage = None
-        if self.is_cached(name):
+        if self.manifest(name) is None and (self.entry(name) / "manifest.json").exists():
+            self.report(f"cached model {name!r} has a damaged manifest ({self.entry(name) / 'manifest.json'}); "
+                        "fetching it again")
+        elif self.is_cached(name):
             try:
                 self.verify(name)
                 return self.path(name)
@@ -192,8 +227,7 @@ class ModelStore:
 
     # -- cache writes ----------------------------------------------------
     def tmp_parent(self) -> Path:
-        self.root.mkdir(parents=True, exist_ok=True)
-        return self.root
+        return make_cache_dir(self.root)
 
     def commit(self, staged: Path, name: str, *, source: str, weights_sha256: str, files: dict[str, str]) -> None:
         """Write the manifest and move a staged entry into place atomically."""
@@ -217,7 +251,7 @@ class ModelStore:
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Serialise fetches between processes sharing the cache."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_cache_dir(self.root)
         with open(self.root / ".lock", "w") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:

@@ -68,9 +68,10 @@ class DrawStyle:
         unknown = [layer for layer in self.layers or () if layer not in settings.DRAW_LAYERS]
         if unknown:
             raise UsageError(f"unknown drawing layer {unknown[0]!r}; choose from {', '.join(settings.DRAW_LAYERS)}")
-        for name, value in (("line width", self.line_width), ("point radius", self.point_radius)):
-            if value is not None and not (isinstance(value, int) and value >= 1):
-                raise UsageError(f"{name} must be a whole number of pixels >= 1, got {value}")
+        for name, value, bounds in (("line width", self.line_width, settings.LINE_WIDTH_RANGE),
+                                    ("point radius", self.point_radius, settings.POINT_RADIUS_RANGE)):
+            if value is not None:
+                settings.check_range(name, value, bounds, integer=True, unit=" pixels")
         return self
 
     def resolve(self, show_ids: bool, show_boxes: bool) -> frozenset[str]:

@@ -51,6 +51,7 @@ from urllib.parse import quote
 from ..errors import MovenetError, ReportError, first_line
 from ..media.ffmpeg import ffmpeg_exe, last_error_line, start_ffmpeg, stop
 from ..results import ResultDoc, load_result
+from ..results.load import ResultError, check_manifest
 from ..settings import REPORT_LOW_SCORE as LOW_SCORE
 from ..settings import REPORT_NAME
 from ..settings import REPORT_THUMB_WIDTH as THUMB_WIDTH
@@ -173,8 +174,8 @@ def bucket_of(status: str, stats: InputStats | None, low_score: float = LOW_SCOR
 def _write_text(path: Path, text: str) -> None:
     """Write the page whole or not at all; a folder that cannot take it is a :class:`ReportError`."""
     try:
-        with atomic_write(path) as fh:
-            fh.write(text)
+        with atomic_write(path) as fh:  # names that are not UTF-8 are shown escaped (\udce9)
+            fh.write(text.encode("utf-8", "backslashreplace").decode("utf-8"))
     except OSError as exc:
         raise ReportError(f"{path}: cannot be written ({exc.strerror or exc})") from None
 
@@ -232,7 +233,7 @@ def _seek_time(kind: str, doc: ResultDoc, position: int, annotated: bool) -> flo
 def _slug(name: str) -> str:
     """A short file-safe name for an input, unique through a hash of the full name."""
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[-40:].strip("._") or "input"
-    return f"{stem}-{hashlib.sha1(name.encode('utf-8')).hexdigest()[:8]}"
+    return f"{stem}-{hashlib.sha1(os.fsencode(name)).hexdigest()[:8]}"
 
 
 # ---------------------------------------------------------------- rows
@@ -328,9 +329,10 @@ def _num(value: Any) -> float | None:
 
 def _read_manifest(path: Path) -> dict[str, Any]:
     data = read_json(path, ReportError, "a report is built from a finished `movenet dir` run")
-    if not isinstance(data, dict) or data.get("schema") != "movenet-run/1" or not isinstance(data.get("files"), list):
-        raise ReportError(f"{path}: not a movenet-run/1 manifest")
-    return data
+    try:
+        return check_manifest(data, path)
+    except ResultError as exc:
+        raise ReportError(str(exc)) from None
 
 
 def pictures_folder(page: str | os.PathLike) -> Path:
@@ -656,7 +658,7 @@ _COLUMNS = (  # header, sort type ("" = not sortable)
 def _href(path: Path, base: Path) -> str:
     """A relative, percent-encoded link from the page's folder to ``path``."""
     rel = Path(os.path.relpath(Path(path).resolve(), Path(base).resolve())).as_posix()
-    return escape(quote(rel, safe="/"), quote=True)
+    return escape(quote(os.fsencode(rel), safe="/"), quote=True)  # a name's own bytes, even not UTF-8
 
 
 def _cell(text: str, label: str, sort: str | float | None = None, cls: str = "") -> str:

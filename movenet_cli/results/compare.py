@@ -42,7 +42,7 @@ import numpy as np
 from .. import settings
 from ..errors import MovenetError, UsageError
 from ..types import COCO_SIGMAS, KEYPOINT_NAMES, FrameResult, Pose
-from .load import SCHEMA, ResultDoc, ResultError, parse_result, read_json
+from .load import SCHEMA, ResultDoc, ResultError, check_manifest, parse_result, read_json
 from .names import MANIFEST_SCHEMA
 
 REPORT_SCHEMA = "movenet-compare/1"
@@ -483,6 +483,8 @@ def compare_files(expected: Path, actual: Path, tol: Tolerance, name: str = "") 
                 "compare results written by compatible versions"
             )
         if e_schema == MANIFEST_SCHEMA:
+            check_manifest(e_data, expected)
+            check_manifest(a_data, actual)
             out = compare_manifests(e_data, a_data, name, (str(expected), str(actual)))
         elif e_schema == SCHEMA:
             out = compare_docs(parse_result(e_data, expected), parse_result(a_data, actual), tol, name)

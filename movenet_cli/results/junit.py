@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..errors import MovenetError, safe_name
+from ..errors import MovenetError, redact, safe_name
 from ..util.fs import atomic_write
 from .compare import CompareResult, Difference, FileComparison
 
@@ -44,8 +44,9 @@ class JUnitError(MovenetError):
 
 
 def xml_text(text: Any) -> str:
-    """``text`` with every character XML 1.0 cannot hold written as a ``\\xNN``/``\\uNNNN`` escape."""
-    return _INVALID_XML.sub(lambda m: repr(m.group())[1:-1], str(text))
+    """``text`` with every character XML 1.0 cannot hold written as a ``\\xNN``/``\\uNNNN`` escape,
+    and credentials in URLs redacted."""
+    return _INVALID_XML.sub(lambda m: repr(m.group())[1:-1], redact(str(text)))
 
 
 def _seconds(value: float) -> str:

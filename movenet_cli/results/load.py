@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MovenetError
+from ..errors import MovenetError, safe_name
+from .names import MANIFEST_NAME, MANIFEST_SCHEMA
 from ..util.fs import read_json as fs_read_json
 from ..types import KEYPOINT_NAMES, FrameResult, Pose
 
@@ -110,6 +111,84 @@ def parse_result(data: Any, path: str | os.PathLike = "<result>") -> ResultDoc:
 def read_json(path: str | os.PathLike) -> Any:
     """A JSON file's data; :class:`ResultError` names the file and what is wrong with it."""
     return fs_read_json(path, ResultError)
+
+
+# -- the run manifest (movenet-run/1) -------------------------------------------------------------
+
+_STR, _NUM, _INT, _OBJ, _LIST = (str,), (int, float), (int,), (dict,), (list,)
+# Fields of the manifest and of each of its files: the types each may have (None: may be null).
+# Fields a version did not write may be absent; present ones must have these types.
+_MANIFEST_FIELDS = {
+    "status": _STR, "error": (*_STR, None), "movenet_version": _STR, "started": _STR, "finished": (*_STR, None),
+    "seconds": _NUM, "input_dir": _STR, "output_dir": _STR, "engine": _OBJ, "settings": _OBJ, "options": _OBJ,
+    "counts": _OBJ, "frames": _INT, "files": _LIST, "not_taken": _LIST,
+}  # fmt: skip
+_FILE_FIELDS = {
+    "input": _STR, "kind": (*_STR, None), "status": _STR, "reason": (*_STR, None), "outputs": _OBJ,
+    "frames": (*_INT, None), "people": (*_INT, None), "seconds": (*_NUM, None), "fps": (*_NUM, None),
+}  # fmt: skip
+_NOT_TAKEN_FIELDS = {"path": (*_STR, None), "reason": (*_STR, None), "problem": (*_STR, bool, None)}
+FILE_STATUSES = ("done", "failed", "skipped", "pending")
+
+
+def _typed(data: dict, fields: dict, where: str) -> None:
+    for key, types in fields.items():
+        if key not in data:
+            continue
+        value = data[key]
+        ok = value is None if value is None else (
+            isinstance(value, tuple(t for t in types if t is not None))
+            and not (isinstance(value, bool) and bool not in types)
+            and not (isinstance(value, float) and not math.isfinite(value)))
+        if not ok:
+            names = {str: "a string", int: "an integer", float: "a number", dict: "an object", list: "a list",
+                     bool: "true/false", None: "null"}
+            wanted = " or ".join(dict.fromkeys(names[t] for t in types if not (t is int and float in types)))
+            raise ValueError(f"{where}{key} is {type(value).__name__ if value is not None else 'null'}, not {wanted}")
+
+
+def check_manifest(data: Any, path: str | os.PathLike = MANIFEST_NAME) -> dict[str, Any]:
+    """``data`` if it is a ``movenet-run/1`` manifest whose fields have their types, else
+    :class:`ResultError` naming the file and the first field that is wrong.
+
+    Example::
+
+        from movenet_cli.results.load import ResultError, check_manifest
+
+        try:
+            check_manifest({"schema": "movenet-run/1", "files": [{"input": "a.jpg", "status": "done", "outputs": []}]})
+        except ResultError as exc:
+            print(exc)   # movenet-run.json: not a movenet-run/1 manifest (files[0].outputs is list, not an object)
+    """
+    try:
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        if data.get("schema") != MANIFEST_SCHEMA:
+            raise ValueError(f"schema is {data.get('schema')!r}, not {MANIFEST_SCHEMA!r}")
+        if "files" not in data:
+            raise ValueError("files is missing")
+        _typed(data, _MANIFEST_FIELDS, "")
+        for key, value in data.get("counts", {}).items():
+            _typed({key: value}, {key: _INT}, "counts.")
+        for n, entry in enumerate(data["files"]):
+            where = f"files[{n}]"
+            if not isinstance(entry, dict):
+                raise ValueError(f"{where} is not an object")
+            for key in ("input", "status"):
+                if key not in entry:
+                    raise ValueError(f"{where}.{key} is missing")
+            _typed(entry, _FILE_FIELDS, f"{where}.")
+            if entry["status"] not in FILE_STATUSES:
+                raise ValueError(f"{where}.status is {entry['status']!r}, not one of {', '.join(FILE_STATUSES)}")
+            for key, value in entry.get("outputs", {}).items():
+                _typed({key: value}, {key: (*_STR, None)}, f"{where}.outputs.")
+        for n, entry in enumerate(data.get("not_taken", [])):
+            if not isinstance(entry, dict):
+                raise ValueError(f"not_taken[{n}] is not an object")
+            _typed(entry, _NOT_TAKEN_FIELDS, f"not_taken[{n}].")
+    except ValueError as exc:
+        raise ResultError(f"{safe_name(path)}: not a {MANIFEST_SCHEMA} manifest ({safe_name(str(exc))})") from None
+    return data
 
 
 def load_result(path: str | os.PathLike) -> ResultDoc:

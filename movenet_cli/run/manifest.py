@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..results.load import ResultError, check_manifest
 from ..results.names import MANIFEST_NAME, MANIFEST_SCHEMA
 from ..settings import RunSettings
 from ..util.fs import write_json_atomic
@@ -152,8 +153,11 @@ class RunManifest:
 
 
 def read_manifest(out_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """The manifest in ``out_dir``, or None when there is none (or it does not parse)."""
+    """The manifest in ``out_dir``, or None when there is none, or it does not parse or has fields
+    of the wrong type (:func:`~movenet_cli.results.load.check_manifest`): a resumed run then has
+    nothing to compare its options with, and still checks every output itself."""
+    path = Path(out_dir) / MANIFEST_NAME
     try:
-        return json.loads((Path(out_dir) / MANIFEST_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return check_manifest(json.loads(path.read_text(encoding="utf-8")), path)
+    except (OSError, ValueError, RecursionError, ResultError):
         return None

@@ -309,3 +309,6 @@ def read_json(path: PathLike, error: type[MovenetError] = MovenetError, missing:
         raise error(f"{path}: cannot be read ({exc})") from None
     except json.JSONDecodeError as exc:
         raise error(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise error(f"{path}: JSON nested too deeply to read (arrays or objects inside each other thousands deep)") \
+            from None
