@@ -96,20 +96,21 @@ def _estimator(multipose: bool, input_size: int = 256, min_pose_score: float = 0
 
 def test_what_each_level_says_it_ran():
     high = AccurateEstimator(_estimator(True), "high", refiner=Refiner([]))
-    assert high.info() == {"level": "high", "input_sizes": [320], "flip": True, "refine": "thunder", "crop_pass": False,
-                           "nms_oks": 0.8, "candidate_min_score": 0.05, "flip_match_oks": 0.3, "size_merge_oks": None}
+    assert high.info() == {"level": "high", "input_sizes": [320], "flip": False, "refine": "thunder", "crop_pass": False,
+                           "crop_passes": 0, "flip_heatmaps": False, "refine_flip": False, "nms_oks": 0.8,
+                           "candidate_min_score": 0.05, "flip_match_oks": None, "size_merge_oks": None}
     top = AccurateEstimator(_estimator(True, min_pose_score=0.01), "max", refiner=Refiner([]))
     assert top.info() == {"level": "max", "input_sizes": [256, 320, 384], "flip": True, "refine": "thunder",
-                          "crop_pass": False, "nms_oks": 0.8, "candidate_min_score": 0.01, "flip_match_oks": 0.3,
-                          "size_merge_oks": 0.5}
+                          "crop_pass": False, "crop_passes": 0, "flip_heatmaps": False, "refine_flip": False,
+                          "nms_oks": 0.8, "candidate_min_score": 0.01, "flip_match_oks": 0.3, "size_merge_oks": 0.5}
     plain = AccurateEstimator(_estimator(True, input_size=384), "standard")
     assert plain.info() == {"level": "standard", "input_sizes": [384], "flip": False, "refine": None,
-                            "crop_pass": False, "nms_oks": None, "candidate_min_score": 0.2, "flip_match_oks": None,
-                            "size_merge_oks": None}
-    single = AccurateEstimator(_estimator(False), "max")
+                            "crop_pass": False, "crop_passes": 0, "flip_heatmaps": False, "refine_flip": False,
+                            "nms_oks": None, "candidate_min_score": 0.2, "flip_match_oks": None, "size_merge_oks": None}
+    single = AccurateEstimator(_estimator(False), "max")  # SinglePose max mirrors on heatmaps
     assert single.info() == {"level": "max", "input_sizes": [192], "flip": True, "refine": None, "crop_pass": True,
-                             "nms_oks": None, "candidate_min_score": None, "flip_match_oks": 0.3,
-                             "size_merge_oks": None}
+                             "crop_passes": 1, "flip_heatmaps": True, "refine_flip": False, "nms_oks": None,
+                             "candidate_min_score": None, "flip_match_oks": None, "size_merge_oks": None}
     assert single.model == "thunder" and single.candidate_min == 0.0
     with pytest.raises(ValueError, match="give the SinglePose refiner"):
         AccurateEstimator(_estimator(True), "high")
