@@ -352,6 +352,7 @@ HUGE = "99999999999999999999"
 ABSURD = {
     "threshold": [HUGE, "-0.1", "1.5"], "min_pose_score": [HUGE, "-1"], "input_size": [HUGE, "0", "-32"],
     "start": [HUGE, "-1"], "end": [HUGE, "-1"], "every": [HUGE, "0", "-1"], "crf": [HUGE, "-1"],
+    "scale": [HUGE, "0", "-1", "2"],
     "max_tracks": [HUGE, "0", "-1"], "max_age": [HUGE, "0", "-5"], "min_similarity": [HUGE, "-0.5"],
     "threads": [HUGE, "0", "-2"], "batch_size": [HUGE, "0", "-2"], "height": [HUGE, "0", "-1.7"],
     "max_gap": [HUGE, "0", "-3"], "line_width": [HUGE, "0", "-1"], "point_radius": [HUGE, "0", "-1"],
