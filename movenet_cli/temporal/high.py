@@ -26,9 +26,10 @@ Detection runs again, on the same frame,
 
 The detection is per-frame high's own (``accurate``), whatever its recipe runs (a mirror pass
 only where it has one): the same detector on both sides; a mirror pass added to video's detection
-alone left the people counts on the sample clips as they were. ``bench/video_high.py`` measures
-the agreement with per-frame ``high`` (:func:`agreement`) and the model CPU of each design;
-``MOVENET_VIDEO_HIGH`` (``lightning``, ``thunder``, ``frame``) chooses on the command line.
+alone moved the people counts on the sample clips further from per-frame high's (1.11 and 1.87 a
+frame against 1.24 and 1.60). ``bench/video_high.py`` measures the agreement with per-frame
+``high`` (:func:`agreement`) and the model CPU of each design; ``MOVENET_VIDEO_HIGH``
+(``lightning``, ``thunder``, ``frame``) chooses on the command line.
 
 Example::
 
