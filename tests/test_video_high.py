@@ -48,8 +48,12 @@ def test_video_native_high_agrees_with_per_frame_high(estimators, tmp_path, monk
     assert video_model["video_high"]["detect_every"] == 10 and video_model["video_high"]["follow"] == mode
     assert len(frame) == len(video) >= 15 and any(frame)
     numbers = agreement(frame, video)
-    # measured on these frames: median 0.25-0.66%, p95 1.1-1.9% with Thunder/Lightning on the
-    # demo clip, 4.9% with Lightning on the portrait clip (people close to each other)
+    # measured on these frames: median 0.25-0.62%, p95 1.0-1.9% with Thunder/Lightning on the
+    # demo clip, 4.4% with Lightning on the portrait clip (people close to each other). People:
+    # per-frame high loses the man jumping on the demo clip's roof (scoring about min_pose_score)
+    # on 17 of its 30 frames; video-native holds him between detections (1.63-1.67 people a frame
+    # against 1.43, every extra one him) and, detecting again sooner after a detection lost him,
+    # misses nobody per-frame high finds.
     assert numbers["median"] <= 1.0 and numbers["p95"] <= P95_BOUND[mode], numbers
     assert abs(numbers["people"] - numbers["people_ref"]) <= 0.35 and numbers["missed"] <= 0.1, numbers
     assert video_calls <= frame_calls / 3, (video_calls, frame_calls)
