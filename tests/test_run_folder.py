@@ -335,3 +335,17 @@ def test_dir_mirrors_inputs_and_survives_a_bad_file(tmp_path):
     assert not list(out.glob("broken*")) and not list(out.rglob(".*partial*"))
     doc = json.loads((out / "a" / "b" / "clip.mp4.json").read_text())
     assert doc["source"]["path"].endswith("clip.mp4")
+
+
+def test_a_resume_with_other_encoding_options_is_refused():
+    """Skipping the files already done with another --scale (or --preset/--crf) would leave a folder of
+    annotated videos of mixed sizes: the resume names the options instead; a manifest written before
+    --scale existed counts as the default."""
+    from movenet_cli.run.resume import changed_options
+    from movenet_cli.settings import RunSettings
+
+    before = RunSettings().as_dict()
+    assert changed_options({"settings": before}, RunSettings(scale=0.5)) == ["--preset/--crf/--scale"]
+    assert changed_options({"settings": before}, RunSettings(crf=30)) == ["--preset/--crf/--scale"]
+    older = {key: value for key, value in before.items() if key != "scale"}
+    assert changed_options({"settings": older}, RunSettings()) == []

@@ -34,6 +34,7 @@ from ..media import count_frames, read_image
 from ..pipeline import check_outputs
 from ..render.sinks import CSV_HEADER
 from ..results.load import ResultDoc, ResultError, load_result
+from .. import settings as defaults
 from ..settings import RunSettings
 from .job import FileRecord
 from .plan import Job
@@ -152,6 +153,9 @@ def changed_options(previous: dict | None, settings: RunSettings) -> list[str]:
         changed.append("tracking/smoothing options")
     if json.loads(json.dumps(before.get("style"))) != json.loads(json.dumps(now["style"])):
         changed.append("drawing options")
+    encoding = {"preset": defaults.PRESET, "crf": defaults.CRF, "scale": defaults.SCALE}  # older manifests lack some
+    if any(before.get(key, default) != now.get(key, default) for key, default in encoding.items()):
+        changed.append("--preset/--crf/--scale")
     return changed
 
 
