@@ -208,15 +208,12 @@ def _write_all(folder: str | os.PathLike, export: Export, files: Files) -> Expor
         raise ExportError(f"{folder}: cannot make the folder ({exc.strerror or exc})") from None
     publication.add(tmp, folder)
     try:
-        for path, text in files:
-            (tmp / path.relative_to(folder)).write_text(text, encoding="utf-8", newline="\n")
-        publication.publish()
+        with publication:
+            for path, text in files:
+                (tmp / path.relative_to(folder)).write_text(text, encoding="utf-8", newline="\n")
+            publication.publish()
     except OSError as exc:
-        publication.discard()
         raise ExportError(f"{folder}: cannot be written ({exc.strerror or exc})") from None
-    except BaseException:
-        publication.discard()
-        raise
     return export
 
 

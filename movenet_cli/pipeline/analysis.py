@@ -220,21 +220,18 @@ def _publish(parts: list[tuple[Path, "object"]]) -> None:
     temporary name, then publish them all together; on any error nothing new stays."""
     publication, final = Publication(), None
     try:
-        for final, write in parts:
-            if isinstance(write, _Folder):
-                publication.add(write.finish(), final)
-            else:
-                tmp = temp_path_for(final)
-                publication.add(tmp, final)
-                write(tmp)
-        final = None
-        publication.publish()
+        with publication:
+            for final, write in parts:
+                if isinstance(write, _Folder):
+                    publication.add(write.finish(), final)
+                else:
+                    tmp = temp_path_for(final)
+                    publication.add(tmp, final)
+                    write(tmp)
+            final = None
+            publication.publish()
     except OSError as exc:
-        publication.discard()
         raise ExportError(f"{final or 'the outputs'}: cannot be written ({exc.strerror or exc})") from None
-    except BaseException:
-        publication.discard()
-        raise
 
 
 def result_angles(doc: ResultDoc, path: Path, analysis: AnalysisSettings, *, plot: Path | None = None,

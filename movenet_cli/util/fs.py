@@ -229,6 +229,14 @@ class Publication:
             if step == "aside":
                 remove_tree(aside)
 
+    def __enter__(self) -> "Publication":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """Leaving the block on an error discards what was added (and was not published)."""
+        if exc_type is not None:
+            self.discard()
+
     def discard(self) -> None:
         for tmp, final in self.items:
             if tmp != final:
