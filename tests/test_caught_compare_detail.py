@@ -6,8 +6,10 @@ Hand-made ``movenet/1`` documents (see ``test_caught_compare.py``), so every num
 
 from __future__ import annotations
 
+import json
 import math
 
+import numpy as np
 import pytest
 
 from movenet_cli.results.compare import (
@@ -138,8 +140,6 @@ def test_each_setting_that_shapes_the_keypoints_is_noted(tmp_path, block, key, b
 
 def _docs(tmp_path, expected, actual):
     e, a = pair(tmp_path, expected, actual)
-    import json
-
     return parse_result(json.loads(e.read_text()), e), parse_result(json.loads(a.read_text()), a)
 
 
@@ -198,3 +198,21 @@ def test_the_folder_is_named_first_whichever_side_it_is_on(tmp_path):
     for args in ((folder, e), (e, folder)):
         with pytest.raises(CompareError, match=f"^{folder} is a folder and {e} is not"):
             compare_paths(*args)
+
+
+def test_oks_of_a_person_with_no_area_and_of_a_box_of_no_width():
+    from movenet_cli.results.compare import oks
+    from movenet_cli.types import COCO_SIGMAS, Pose
+
+    point = np.zeros((17, 3))
+    moved = point.copy()
+    moved[:, 0] += 1.0
+    assert oks(Pose(point, 0.9, None, 1), Pose(moved, 0.9, None, 1), 0.5) == pytest.approx(
+        np.mean(np.exp(-1.0 / (2 * 1.0 * (2 * COCO_SIGMAS) ** 2))))  # no area at all: 1 px^2
+    k = np.zeros((17, 3))
+    k[:, 0], k[:, 1], k[:, 2] = np.arange(17) * 6.0, np.arange(17) * 3.0 + 10.0, 0.5  # extent 96 x 48
+    shifted = k.copy()
+    shifted[:, 0] += 4.0
+    extent = np.mean(np.exp(-16.0 / (2 * 96.0 * 48.0 * (2 * COCO_SIGMAS) ** 2)))
+    for flat in ((5.0, 0.0, 5.0, 20.0), (0.0, 5.0, 10.0, 5.0)):  # a box of no area: the keypoints' extent instead
+        assert oks(Pose(k, 0.9, flat, 1), Pose(shifted, 0.9, None, 1), 0.5) == pytest.approx(extent)
