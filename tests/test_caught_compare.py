@@ -331,7 +331,7 @@ def test_manifests_compare_by_status(tmp_path):
     assert [d.describe() for d in item.differences] == [
         "c: input missing from the ACTUAL run", "d: input not in the EXPECTED run", "b: status failed (why), expected done"]
     paths = pair(tmp_path, manifest(a="done"), {"schema": "movenet-run/1", "files": [{"no": "input"}]})
-    assert compare_paths(*paths).files[0].error == "not a movenet-run/1 manifest (no files list with inputs)"
+    assert compare_paths(*paths).files[0].error == f"{paths[1]}: not a movenet-run/1 manifest (files[0].input is missing)"
 
 
 def test_paths_and_schemas_compare_cannot_take(tmp_path):
