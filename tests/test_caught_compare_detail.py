@@ -216,3 +216,24 @@ def test_oks_of_a_person_with_no_area_and_of_a_box_of_no_width():
     extent = np.mean(np.exp(-16.0 / (2 * 96.0 * 48.0 * (2 * COCO_SIGMAS) ** 2)))
     for flat in ((5.0, 0.0, 5.0, 20.0), (0.0, 5.0, 10.0, 5.0)):  # a box of no area: the keypoints' extent instead
         assert oks(Pose(k, 0.9, flat, 1), Pose(shifted, 0.9, None, 1), 0.5) == pytest.approx(extent)
+
+
+def test_tracked_people_are_paired_by_id_even_when_they_swapped_places(tmp_path):
+    expected, actual = document(frames=1, people=2), document(frames=1, people=2)
+    a = actual["frames"][0]["people"]
+    a[0]["id"], a[1]["id"] = 2, 1  # the tracker swapped the ids of two people
+    found = compare_paths(*pair(tmp_path, expected, actual), Tolerance(relative=0.05, score=1.0)).differences
+    assert {d.kind for d in found} == {"keypoint"} and {d.person for d in found} == {1, 2}
+
+
+def test_a_manifest_without_inputs_is_an_error_naming_which_file():
+    from movenet_cli.results.compare import compare_manifests
+
+    out = compare_manifests({"files": [{"no": "input"}]}, {"files": []}, "m.json", ("e.json", "a.json"))
+    assert out.error == "not a movenet-run/1 manifest (no files list with inputs)" and not out.ok
+
+
+def test_an_expected_manifest_that_is_not_one_names_its_own_path(tmp_path):
+    good = {"schema": "movenet-run/1", "files": [{"input": "a", "status": "done"}]}
+    e, a = pair(tmp_path, {"schema": "movenet-run/1", "files": [{"no": "input"}]}, good)
+    assert compare_files(e, a, Tolerance()).error.startswith(f"{e}: not a movenet-run/1 manifest")
