@@ -88,3 +88,21 @@ def test_what_estimate_batch_refuses():
         high.estimate_batch([FRAME, np.zeros((10, 10, 3), np.uint8)])
     with pytest.raises(ValueError, match="^crops are for SinglePose models$"):
         high.estimate_batch([FRAME], [None])
+
+
+def test_info_says_only_what_the_model_kind_can_run():
+    single = AccurateEstimator(_estimator(False), "standard").info()
+    assert (single["crop_pass"], single["flip_heatmaps"], single["flip_match_oks"]) == (False, False, None)
+    info = AccurateEstimator(_estimator(False), recipe=Recipe("x", flip=True, crop_passes=1)).info()
+    assert info["flip_match_oks"] == 0.3 and info["flip_heatmaps"] is False  # flips on keypoints: matched by OKS
+    assert AccurateEstimator(_estimator(False), recipe=Recipe("x", flip_heatmaps=True)).info()["flip_heatmaps"] is False
+    multi = AccurateEstimator(_estimator(True), recipe=Recipe("x", crop_passes=2, refine_flip=True)).info()
+    assert (multi["crop_passes"], multi["crop_pass"], multi["refine_flip"]) == (0, False, False)  # no refiner
+
+
+def test_calls_count_the_frames_each_model_ran():
+    left, right = figure(50, 40, 0.9), figure(150, 40, 0.8)
+    high = High([left, right], [left, right])
+    high.estimate_batch([FRAME, FRAME])
+    high.estimate_batch([FRAME])
+    assert high.calls == {"thunder": 6}  # two people refined in each of three frames
