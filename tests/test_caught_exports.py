@@ -166,3 +166,32 @@ def test_trc_rate_without_a_source_rate_and_a_written_folder(tmp_path):
     export = write_trc(doc(frames), tmp_path / "trc")
     assert [p.name for p in (tmp_path / "trc").iterdir()] == ["clip_id1_px.trc"] == [p.name for p in export.paths]
     assert export.paths[0].read_text(encoding="utf-8").count("\n") == 5 + 4
+
+
+def test_trc_header_lines_and_a_keypoint_exactly_at_the_threshold(tmp_path):
+    kp = stick()
+    kp[:, 2] = 0.4
+    frames = [FrameResult(i, i / 30, [Pose(kp, 0.9, None, 1)]) for i in range(3)]
+    export = write_trc(doc(frames, {"path": "w.mp4", "height": 500, "fps": 30.0}), tmp_path / "t", threshold=0.4)
+    lines = export.paths[0].read_text(encoding="utf-8").split("\n")
+    assert lines[3] == "Frame#\tTime\t" + "\t\t\t".join(("Nose", "LEye", "REye", "LEar", "REar", "LShoulder", "RShoulder",
+                                                          "LElbow", "RElbow", "LWrist", "RWrist", "LHip", "RHip", "LKnee",
+                                                          "RKnee", "LAnkle", "RAnkle")) + "\t\t\t"
+    assert lines[4] == "\t\t" + "\t".join(f"X{i}\tY{i}\tZ{i}" for i in range(1, 18))
+    assert lines[5].split("\t")[2:5] == ["100.000", "250.000", "0.000"]  # 0.4 at a threshold of 0.4: kept
+    assert "NaN" in write_trc(doc(frames), tmp_path / "u", threshold=0.41).paths[0].read_text()
+    metres = write_trc(doc(frames, {"path": "w.mp4", "height": 500}), tmp_path / "m", height_m=1.7, threshold=0.4)
+    assert metres.paths[0].read_text().split("\n")[5].split("\t")[2].count(".") == 1
+    assert len(metres.paths[0].read_text().split("\n")[5].split("\t")[2].split(".")[1]) == 5  # metres: 5 decimals
+
+
+def test_writers_pass_their_settings_on(tmp_path):
+    kp = np.zeros((17, 3))
+    kp[K["left_shoulder"]] = (10, 20, 0.5)
+    kp[K["right_shoulder"]] = (30, 40, 0.5)
+    one = doc([FrameResult(0, 0.0, [Pose(kp, 1.0, None, 3)])])
+    export = write_openpose(one, tmp_path / "op", threshold=0.6, layout="coco18")
+    assert json.loads(export.paths[0].read_text())["people"][0]["pose_keypoints_2d"][3:6] == [0.0, 0.0, 0.0]
+    gt = {"images": [{"id": 11, "file_name": "clip.mp4"}]}
+    export = write_coco(one, tmp_path / "c.json", image_id=image_ids_from_ground_truth(gt))
+    assert json.loads(export.paths[0].read_text())[0]["image_id"] == 11
