@@ -43,23 +43,37 @@ def first_line(exc: BaseException | str) -> str:
 _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^\s/?#]*)@")
 _SECRET_PARAMS = re.compile(
     r"(?P<key>[?&;#](?:[\w.-]*[_.-])?(?:pass|passwd|password|pwd|secret|token|auth|authorization|apikey|key|"
-    r"sig|signature|credential|session))=(?P<value>[^&;#\s]+)", re.IGNORECASE)
+    r"sig|signature|credential|session|awsaccesskeyid|x-amz-[a-z-]+|x-goog-[a-z-]+))=(?P<value>[^&;#\s]+)",
+    re.IGNORECASE)
+# Azure's URLs name a container, not a user, before the @ (abfs://container@account.dfs...).
+_CONTAINER_SCHEMES = ("abfs://", "abfss://", "az://")
+# Credentials of the storage back ends' environments: their values are never shown either.
+SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ACCESS_KEY_ID",
+              "AZURE_STORAGE_KEY", "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_CONNECTION_STRING",
+              "AZURE_STORAGE_SAS_TOKEN", "AZURE_CLIENT_SECRET", "GOOGLE_OAUTH_ACCESS_TOKEN")
 
 
-def redact(text: str) -> str:
+def redact(text: object) -> str:
     """``text`` with every credential in a URL replaced by ``***``: the password of ``user:password@``
-    (a userinfo with no password, often a token, entirely), and query parameters named like a
-    secret. Every line, report and file the tool writes goes through this (via :func:`safe_name`).
+    (a userinfo with no password, often a token, entirely; not Azure's ``container@``), query
+    parameters named like a secret, and the values of the storage credential variables (:data:`SECRET_ENV`). Every line, report and file the tool writes goes through this (via :func:`safe_name`).
 
     >>> redact("rtsp://cam:secret@10.0.0.2/live failed; see https://h/x.mp4?X-Amz-Signature=ab12&n=1")
     'rtsp://cam:***@10.0.0.2/live failed; see https://h/x.mp4?X-Amz-Signature=***&n=1'
     """
+    text = str(text)
+    for name in SECRET_ENV:  # the values of the storage credential variables, wherever they appear
+        value = os.environ.get(name)
+        if value and len(value) >= 4 and value in text:
+            text = text.replace(value, "***")
     if "://" not in text:
         return text
 
     def userinfo(m: re.Match) -> str:
         user, colon, _ = m.group("info").partition(":")
-        return f"{m.group('scheme')}{user}:***@" if colon else f"{m.group('scheme')}***@"
+        if colon:
+            return f"{m.group('scheme')}{user}:***@"
+        return m.group(0) if m.group("scheme").lower() in _CONTAINER_SCHEMES else f"{m.group('scheme')}***@"
 
     text = _USERINFO.sub(userinfo, text)
     return _SECRET_PARAMS.sub(lambda m: f"{m.group('key')}=***", text)

@@ -308,7 +308,7 @@ def test_redact_removes_what_could_be_a_credential(monkeypatch):
 
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
     text = f"http://me:pw@host:9/x?X-Amz-Signature=abc&AWSAccessKeyId=AK&n=1 and {SECRET}"
-    assert redact(text) == "http://***@host:9/x?X-Amz-Signature=***&AWSAccessKeyId=***&n=1 and ***"
+    assert redact(text) == "http://me:***@host:9/x?X-Amz-Signature=***&AWSAccessKeyId=***&n=1 and ***"
     assert redact("abfs://container@account.dfs.core.windows.net/x") == "abfs://container@account.dfs.core.windows.net/x"
     assert as_url(Path("s3://bucket/key")) == "s3://bucket/key" and as_url("s3x://b") is None
 

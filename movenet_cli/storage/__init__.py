@@ -19,7 +19,7 @@ Example::
 
     print(as_url("s3://footage/day1"))            # s3://footage/day1
     print(as_url("footage/day1"))                 # None: a local path
-    print(redact("s3://KEY:SECRET@footage/x"))    # s3://***@footage/x
+    print(redact("s3://KEY:SECRET@footage/x"))    # s3://KEY:***@footage/x
 """
 
 from __future__ import annotations

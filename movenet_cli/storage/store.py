@@ -1,11 +1,13 @@
 """One bucket prefix as a folder: list, read, publish, lock (see the package doc).
 
+Credentials are redacted by :func:`movenet_cli.errors.redact`, the one place every output goes through.
+
 Example::
 
     from movenet_cli.storage.store import redact
 
     print(redact("could not reach http://me:hunter2@127.0.0.1:9000/x?X-Amz-Signature=abc&part=1"))
-    # could not reach http://***@127.0.0.1:9000/x?X-Amz-Signature=***&part=1
+    # could not reach http://me:***@127.0.0.1:9000/x?X-Amz-Signature=***&part=1
 """
 
 from __future__ import annotations
@@ -18,18 +20,12 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import StorageError
+from ..errors import StorageError, redact
 
 # scheme -> the extra that brings its fsspec back end
 SCHEMES = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "abfss": "azure",
            "memory": "s3"}  # memory: fsspec's in-process store (bench/storage.py measures our side with it)
 _URL = re.compile(r"^(%s):/+" % "|".join(SCHEMES), re.IGNORECASE)
-_USERINFO = re.compile(r"\b([a-z][a-z0-9+.-]*://)[^/@\s:\"']*:[^/@\s\"']+@", re.IGNORECASE)  # user:password@
-_SIGNED = re.compile(r"([?&](?:x-amz-[a-z-]+|awsaccesskeyid|signature|sig|se|sp|sv|sr|st|skoid|sktid|token|"
-                     r"access_token|key|x-goog-[a-z-]+)=)[^&\s\"']+", re.IGNORECASE)
-_SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ACCESS_KEY_ID",
-               "AZURE_STORAGE_KEY", "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_CONNECTION_STRING",
-               "AZURE_STORAGE_SAS_TOKEN", "AZURE_CLIENT_SECRET", "GOOGLE_OAUTH_ACCESS_TOKEN")
 
 
 def as_url(path: object) -> str | None:
@@ -43,17 +39,6 @@ def as_url(path: object) -> str | None:
     if not match:
         return None
     return f"{match.group(1).lower()}://{text[match.end():]}".rstrip("/") or None
-
-
-def redact(text: object) -> str:
-    """``text`` with what could be a credential replaced by ``***``: user info in URLs, the signature
-    and key parameters of signed URLs, and the values of the credential variables of this environment."""
-    out = _SIGNED.sub(r"\1***", _USERINFO.sub(r"\1***@", str(text)))
-    for name in _SECRET_ENV:
-        value = os.environ.get(name)
-        if value and len(value) >= 4:
-            out = out.replace(value, "***")
-    return out
 
 
 def _reason(exc: BaseException) -> str:
