@@ -78,6 +78,27 @@ def start_movenet(*args, **popen_kwargs) -> subprocess.Popen:
     return subprocess.Popen(movenet_command(*args), preexec_fn=_default_sigint, **popen_kwargs)
 
 
+def interrupt_when(proc: subprocess.Popen, ready, timeout: float = 120) -> str:
+    """Send SIGINT to a started command once ``ready()`` is true (or ``timeout`` passed, or it ended);
+    returns its stderr. ``ready`` may raise OSError or ValueError while the thing it reads is not there."""
+    import time
+
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if ready():
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    return stderr
+
+
 def invoke(*args, env=None) -> subprocess.CompletedProcess:
     """Run the CLI in this process (Click's runner): for parsing, messages and exit codes.
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import (DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, cmdline, descendants, invoke, processes, run_movenet,
-                     start_movenet)
+from helpers import (DEMO_CLIP, PERSON_JPG, PORTRAIT_CLIP, cmdline, descendants, interrupt_when, invoke, processes,
+                     run_movenet, start_movenet)
 from movenet_cli import media
 from movenet_cli.run.manifest import MANIFEST_NAME
 
@@ -255,19 +255,7 @@ def test_interrupted_run_leaves_a_manifest_and_no_partial_output(tmp_path, foota
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if _manifest(out)["counts"]["done"] >= 1:
-                    break
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
+    stderr = interrupt_when(proc, lambda: _manifest(out)["counts"]["done"] >= 1)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     manifest = _manifest(out)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import DEMO_CLIP, PERSON_JPG, invoke, run_movenet, start_movenet
+from helpers import DEMO_CLIP, PERSON_JPG, interrupt_when, invoke, run_movenet, start_movenet
 
 s3fs = pytest.importorskip("s3fs", reason="the s3 extra is not installed (pip install 'movenet-cli[s3]')")
 pytest.importorskip("moto.server", reason="moto[server] is not installed")
@@ -237,17 +237,11 @@ def test_an_interrupted_run_leaves_no_partial_object_and_resumes(s3_env, fs, tmp
     proc = start_movenet("dir", f"s3://{BUCKET}/many", "-o", f"s3://{prefix}", "--jobs", "2", "--end", END, "-q",
                          "--no-video",
                          env=dict(os.environ, **s3_env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            fs.invalidate_cache()
-            if fs.exists(f"{prefix}/clip0.mp4.json") or fs.exists(f"{prefix}/clip1.mp4.json"):
-                break
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
+    def published():
+        fs.invalidate_cache()
+        return fs.exists(f"{prefix}/clip0.mp4.json") or fs.exists(f"{prefix}/clip1.mp4.json")
+
+    stderr = interrupt_when(proc, published)
     assert proc.returncode == 130, stderr
     fs.invalidate_cache()
     manifest = json.loads(fs.cat(f"{prefix}/movenet-run.json"))
